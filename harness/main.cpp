@@ -7,6 +7,7 @@
 
 #include "harness/build_info.h"
 #include "harness/context.h"
+#include "harness/counter_setup.h"
 #include "harness/registry.h"
 #include "harness/run.h"
 
@@ -71,6 +72,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag("--fail-over-budget", ro.fail_over_budget,
                 "Exit 1 when any benchmark is over its budget");
+  run->add_option("--counters", ro.counters,
+                  "Counters per op: auto (what this host supports), none, or a list of "
+                  "cycles, instructions, ipc, l1d-misses, l2-misses, llc-misses, branch-misses, "
+                  "dtlb-misses, page-faults, context-switches, allocs, PAPI_* presets, pmu::event "
+                  "natives (see `cachetick counters`)")
+      ->capture_default_str();
   run->add_option("gbench", ro.passthrough,
                   "Google Benchmark flags after --, e.g. -- --benchmark_enable_random_interleaving=true");
   run->positionals_at_end();
@@ -79,6 +86,12 @@ int main(int argc, char** argv) {
   CLI::App* list = app.add_subcommand("list", "List families, or every benchmark: name, role, op, working set");
   add_selection(list);
   list->add_flag("--families", families_only, "Only the families");
+
+  std::string counters_spec = "auto";
+  CLI::App* counters = app.add_subcommand(
+      "counters", "What this host can count (PAPI events, allocations), and why not");
+  counters->add_option("--counters", counters_spec, "The counters to check (as for run)")
+      ->capture_default_str();
 
   std::vector<std::string> record(argv, argv + argc);
   if (argc > 1 && argv[1][0] != '-') {
@@ -117,5 +130,6 @@ int main(int argc, char** argv) {
 
   if (*run) return cachetick::run(ro, record);
   if (*list) return list_command(ro, families_only);
+  if (*counters) return cachetick::counters_command(counters_spec);
   return 2;
 }

@@ -8,6 +8,7 @@
 
 #include "harness/atomic_file.h"
 #include "harness/context.h"
+#include "harness/counter_setup.h"
 
 namespace cachetick {
 
@@ -112,6 +113,7 @@ void Reporter::print_header() {
               b["build_type"].get<std::string>().c_str(), b["compiler"].get<std::string>().c_str(),
               b["cxx_flags"].get<std::string>().c_str(),
               b["google_benchmark_version"].get<std::string>().c_str());
+  print_counter_header(opts_.run_context);
   if (opts_.run_context.contains("notes"))
     for (const auto& n : opts_.run_context["notes"])
       std::printf("  note: %s\n", n.get<std::string>().c_str());
@@ -124,13 +126,14 @@ void Reporter::print_header() {
   std::fflush(stdout);
 }
 
-void Reporter::print_row(const Spec& s, const Run& row, double cv) {
+void Reporter::print_row(const Spec& s, const Run& row, double cv, const std::string& extra) {
   const OpFigures f = op_figures(row, s, opts_.budget_ns);
   std::string counters;
   for (const auto& [k, c] : row.counters) {
     if (k == "ticks_per_op") continue;
     counters += (counters.empty() ? "" : " ") + k + "=" + sig3(c.value);
   }
+  if (!extra.empty()) counters += (counters.empty() ? "" : " ") + extra;
   const bool unstable = cv > opts_.unstable_cv;
   const std::string cv_s = cv < 0 ? "-" : fmt("%.1f", cv * 100) + (unstable ? "!" : "");
   std::string verdict = f.within_budget ? "ok" : "OVER";
@@ -149,8 +152,10 @@ void Reporter::print_row(const Spec& s, const Run& row, double cv) {
     over_.push_back(s.name());
 }
 
-void Reporter::ReportRuns(const std::vector<Run>& runs) {
-  if (runs.empty()) return;
+void Reporter::ReportRuns(const std::vector<Run>& in) {
+  if (in.empty()) return;
+  std::vector<Run> runs = in;  // allocation figures repoint memory_result
+  const AllocAnnotations allocs = annotate_allocations(runs);
   nlohmann::json entries = gb_json_runs(runs);
   const Run* row = nullptr;
   double cv = -1;
@@ -164,6 +169,7 @@ void Reporter::ReportRuns(const std::vector<Run>& runs) {
                          {"working_set_bytes", s->working_set_bytes},
                          {"op", s->op},               {"ops_per_iter", s->ops_per_iter}};
     if (s->bytes_per_op > 0) ct["bytes_per_op"] = s->bytes_per_op;
+    if (!allocs.per_run[i].empty()) ct.update(allocs.per_run[i]);
     if (!r.error_occurred && (r.run_type == Run::RT_Iteration || is_time_aggregate(r))) {
       const OpFigures f = op_figures(r, *s, opts_.budget_ns);
       ct["ns_per_op"] = f.ns_per_op;
@@ -189,7 +195,7 @@ void Reporter::ReportRuns(const std::vector<Run>& runs) {
     if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = r.GetAdjustedRealTime();
     if (r.run_type == Run::RT_Iteration && r.repetitions <= 1) row = &r;
   }
-  if (row) print_row(*spec_of(*row), *row, cv);
+  if (row) print_row(*spec_of(*row), *row, cv, allocs.console);
   ++done_;
   if (!opts_.out_path.empty()) write_snapshot(false);
 }

@@ -49,7 +49,7 @@ class Reporter : public benchmark::BenchmarkReporter {
 
  private:
   void print_header();
-  void print_row(const Spec& spec, const Run& row, double cv);
+  void print_row(const Spec& spec, const Run& row, double cv, const std::string& extra);
   void write_snapshot(bool complete);
 
   ReportOptions opts_;

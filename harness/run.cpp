@@ -15,6 +15,7 @@
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
 #include "harness/context.h"
+#include "harness/counter_setup.h"
 #include "harness/probe.h"
 #include "harness/reporter.h"
 #include "harness/tsc.h"
@@ -132,6 +133,15 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
     g_have_out = 1;
   }
 
+  // Counters: resolved before Google Benchmark starts, installed for the run.
+  std::unique_ptr<CounterSession> counters;
+  try {
+    counters = std::make_unique<CounterSession>(o.counters);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "cachetick run: %s\n", e.what());
+    return 2;
+  }
+
   // Google Benchmark's flags: ours first, the user's pass-through after, so
   // that theirs win. Per-benchmark setters would append "/repeats:3" etc. to
   // every name and break comparisons across runs with other settings.
@@ -183,6 +193,7 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
     notes.push_back(std::string("not a Release build (") + CACHETICK_BUILD_TYPE +
                     "): numbers are not representative");
   ctx["notes"] = notes;
+  ctx["counters"] = counters->context();
 
   ReportOptions ro;
   ro.budget_ns = o.budget_ns;

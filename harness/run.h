@@ -19,6 +19,7 @@ struct RunOptions {
   double budget_ns = 10;
   bool fail_over_budget = false;
   std::vector<std::string> passthrough;  // Google Benchmark's own flags
+  std::string counters = "auto";      // --counters: friendly/raw names, auto, none (counters.h)
 };
 
 // Largest working set a quick run keeps (bigger ones take seconds to set up).

@@ -1,0 +1,273 @@
+// The allocation hooks: replacements for malloc & co. (and, under ASan, for
+// operator new/delete) that count while cachetick's AllocTracker says so.
+//
+// Linked into the executables (cachetick, cachetick_tests), never into the
+// harness library: replacing malloc is a whole-program decision.
+//
+// Every hook forwards to the NEXT definition in the lookup order
+// (dlsym(RTLD_NEXT)): glibc's malloc, ASan's interceptor in a sanitizer
+// build, or jemalloc/tcmalloc if one is linked in - the program keeps the
+// allocator it would have had. While not counting, a hook costs one load,
+// one predicted branch and an indirect call.
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <new>
+
+#include "harness/alloc_tracker.h"
+
+using cachetick::alloc_detail::g_counting;
+using cachetick::alloc_detail::note_alloc;
+using cachetick::alloc_detail::note_free;
+
+namespace {
+
+using malloc_fn = void* (*)(std::size_t);
+using calloc_fn = void* (*)(std::size_t, std::size_t);
+using realloc_fn = void* (*)(void*, std::size_t);
+using free_fn = void (*)(void*);
+using memalign_fn = void* (*)(std::size_t, std::size_t);
+using posix_memalign_fn = int (*)(void**, std::size_t, std::size_t);
+using valloc_fn = void* (*)(std::size_t);
+
+malloc_fn next_malloc;
+calloc_fn next_calloc;
+realloc_fn next_realloc;
+free_fn next_free;
+memalign_fn next_memalign, next_aligned_alloc;
+posix_memalign_fn next_posix_memalign;
+valloc_fn next_valloc, next_pvalloc;
+
+// dlsym may itself allocate (calloc for its error buffer) before the real
+// functions are known: those few early requests are served from here and
+// never freed.
+alignas(64) char boot_heap[16384];
+std::size_t boot_used;
+bool resolving;
+
+void* boot_alloc(std::size_t n) {
+  n = (n + 63) & ~std::size_t{63};
+  if (boot_used + n > sizeof boot_heap) return nullptr;
+  void* p = boot_heap + boot_used;
+  boot_used += n;
+  return p;  // static storage: already zero, so it serves calloc too
+}
+bool from_boot(void* p) {
+  return p >= static_cast<void*>(boot_heap) && p < static_cast<void*>(boot_heap + sizeof boot_heap);
+}
+
+template <class F>
+void sym(F& f, const char* name) {
+  f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+void resolve() {
+  if (next_free || resolving) return;
+  resolving = true;
+  sym(next_malloc, "malloc");
+  sym(next_calloc, "calloc");
+  sym(next_realloc, "realloc");
+  sym(next_memalign, "memalign");
+  sym(next_aligned_alloc, "aligned_alloc");
+  sym(next_posix_memalign, "posix_memalign");
+  sym(next_valloc, "valloc");
+  sym(next_pvalloc, "pvalloc");
+  sym(next_free, "free");  // last: its presence means "resolved"
+  resolving = false;
+  if (!next_malloc || !next_free || !next_calloc || !next_realloc) {
+    static const char msg[] = "cachetick: allocation hooks cannot find the real malloc\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(70);
+  }
+  cachetick::alloc_detail::g_hooks.fetch_or(1);
+}
+
+__attribute__((constructor(101))) void resolve_early() { resolve(); }
+
+inline bool counting() { return g_counting.load(std::memory_order_relaxed); }
+
+#if defined(__SANITIZE_ADDRESS__)
+// ASan answers operator new itself (not through malloc): count it here. A
+// flag keeps allocations made inside a forwarded operator new from being
+// counted twice should the next operator new call malloc.
+thread_local bool in_new = false;
+#else
+constexpr bool in_new = false;
+#endif
+
+}  // namespace
+
+extern "C" {
+
+void* malloc(std::size_t n) {
+  if (__builtin_expect(!next_malloc, 0)) {
+    if (resolving) return boot_alloc(n);
+    resolve();
+  }
+  void* p = next_malloc(n);
+  if (__builtin_expect(counting(), 0) && !in_new) note_alloc(p, n);
+  return p;
+}
+
+void* calloc(std::size_t a, std::size_t b) {
+  if (__builtin_expect(!next_calloc, 0)) {
+    if (resolving) return a && b > static_cast<std::size_t>(-1) / a ? nullptr : boot_alloc(a * b);
+    resolve();
+  }
+  void* p = next_calloc(a, b);
+  if (__builtin_expect(counting(), 0) && !in_new) note_alloc(p, a * b);
+  return p;
+}
+
+void* realloc(void* old, std::size_t n) {
+  if (__builtin_expect(!next_realloc, 0)) resolve();
+  if (from_boot(old)) {  // never handed to the real allocator: copy out
+    void* p = malloc(n);
+    if (p) std::memcpy(p, old, n);
+    return p;
+  }
+  if (__builtin_expect(!counting(), 1)) return next_realloc(old, n);
+  // A move is an allocation of the new size plus a free of the old block.
+  if (old) note_free(old);
+  void* p = next_realloc(old, n);
+  if (p)
+    note_alloc(p, n);
+  else if (old && n)  // failed: the old block is still live
+    note_alloc(old, 0);
+  return p;
+}
+
+void free(void* p) {
+  if (!p || from_boot(p)) return;
+  if (__builtin_expect(!next_free, 0)) resolve();
+  if (__builtin_expect(counting(), 0) && !in_new) note_free(p);
+  next_free(p);
+}
+
+void* memalign(std::size_t align, std::size_t n) {
+  if (!next_memalign) resolve();
+  void* p = next_memalign(align, n);
+  if (counting() && !in_new) note_alloc(p, n);
+  return p;
+}
+
+void* aligned_alloc(std::size_t align, std::size_t n) {
+  if (!next_aligned_alloc) resolve();
+  void* p = next_aligned_alloc(align, n);
+  if (counting() && !in_new) note_alloc(p, n);
+  return p;
+}
+
+int posix_memalign(void** out, std::size_t align, std::size_t n) {
+  if (!next_posix_memalign) resolve();
+  const int rc = next_posix_memalign(out, align, n);
+  if (rc == 0 && counting() && !in_new) note_alloc(*out, n);
+  return rc;
+}
+
+void* valloc(std::size_t n) {
+  if (!next_valloc) resolve();
+  void* p = next_valloc(n);
+  if (counting() && !in_new) note_alloc(p, n);
+  return p;
+}
+
+void* pvalloc(std::size_t n) {
+  if (!next_pvalloc) resolve();
+  void* p = next_pvalloc(n);
+  if (counting() && !in_new) note_alloc(p, n);
+  return p;
+}
+
+}  // extern "C"
+
+#if defined(__SANITIZE_ADDRESS__)
+// operator new/delete, forwarded to the sanitizer's own (found by mangled
+// name), so that it keeps checking new/delete pairing.
+namespace {
+struct NewFns {
+  void* (*nw)(std::size_t);
+  void* (*na)(std::size_t);
+  void* (*nw_al)(std::size_t, std::align_val_t);
+  void* (*na_al)(std::size_t, std::align_val_t);
+  void (*dl)(void*);
+  void (*da)(void*);
+  void (*dl_al)(void*, std::align_val_t);
+  void (*da_al)(void*, std::align_val_t);
+};
+const NewFns& new_fns() {
+  static const NewFns f = [] {
+    NewFns x{};
+    sym(x.nw, "_Znwm");
+    sym(x.na, "_Znam");
+    sym(x.nw_al, "_ZnwmSt11align_val_t");
+    sym(x.na_al, "_ZnamSt11align_val_t");
+    sym(x.dl, "_ZdlPv");
+    sym(x.da, "_ZdaPv");
+    sym(x.dl_al, "_ZdlPvSt11align_val_t");
+    sym(x.da_al, "_ZdaPvSt11align_val_t");
+    cachetick::alloc_detail::g_hooks.fetch_or(2);
+    return x;
+  }();
+  return f;
+}
+template <class F, class... A>
+void* counted_new(F f, std::size_t n, A... a) {
+  if (!counting()) return f(n, a...);
+  in_new = true;
+  void* p = f(n, a...);
+  in_new = false;
+  note_alloc(p, n);
+  return p;
+}
+template <class F, class... A>
+void counted_delete(F f, void* p, A... a) {
+  if (p && counting()) note_free(p);
+  in_new = true;
+  f(p, a...);
+  in_new = false;
+}
+__attribute__((constructor(102))) void resolve_new() { new_fns(); }
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_new(new_fns().nw, n); }
+void* operator new[](std::size_t n) { return counted_new(new_fns().na, n); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_new(new_fns().nw_al, n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(new_fns().na_al, n, a); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try { return operator new(n); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  try { return operator new[](n); } catch (...) { return nullptr; }
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return operator new(n, a); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return operator new[](n, a); } catch (...) { return nullptr; }
+}
+void operator delete(void* p) noexcept { counted_delete(new_fns().dl, p); }
+void operator delete[](void* p) noexcept { counted_delete(new_fns().da, p); }
+void operator delete(void* p, std::size_t) noexcept { counted_delete(new_fns().dl, p); }
+void operator delete[](void* p, std::size_t) noexcept { counted_delete(new_fns().da, p); }
+void operator delete(void* p, std::align_val_t a) noexcept { counted_delete(new_fns().dl_al, p, a); }
+void operator delete[](void* p, std::align_val_t a) noexcept { counted_delete(new_fns().da_al, p, a); }
+void operator delete(void* p, std::size_t, std::align_val_t a) noexcept {
+  counted_delete(new_fns().dl_al, p, a);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t a) noexcept {
+  counted_delete(new_fns().da_al, p, a);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { counted_delete(new_fns().dl, p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_delete(new_fns().da, p); }
+void operator delete(void* p, std::align_val_t a, const std::nothrow_t&) noexcept {
+  counted_delete(new_fns().dl_al, p, a);
+}
+void operator delete[](void* p, std::align_val_t a, const std::nothrow_t&) noexcept {
+  counted_delete(new_fns().da_al, p, a);
+}
+#endif

@@ -1,0 +1,210 @@
+#include "harness/counter_setup.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "harness/alloc_tracker.h"
+#include "harness/papi_collector.h"
+
+namespace cachetick {
+
+namespace {
+
+std::string read_first_line(const char* path) {
+  std::ifstream f(path);
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+std::string human_bytes(double b) {
+  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (b >= 1024 && i < 4) b /= 1024, ++i;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, b >= 100 || i == 0 ? "%.0f%s" : "%.3g%s", b, u[i]);
+  return buf;
+}
+
+std::string num(double v) {
+  char b[32];
+  if (v == 0 || v >= 100)
+    std::snprintf(b, sizeof b, "%.0f", v);
+  else if (v >= 1)
+    std::snprintf(b, sizeof b, "%.3g", v);
+  else
+    std::snprintf(b, sizeof b, "%.2g", v);
+  return b;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+CounterEnvironment counter_environment() {
+  CounterEnvironment env;
+  env.pmu = pmu_status();
+  env.perf_event_paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
+  env.allocs_unavailable = alloc_hooks_unavailable();
+  return env;
+}
+
+CounterSession::CounterSession(const std::string& spec) {
+  // Parse first: a typo must fail fast, before PAPI spends time initialising.
+  const CounterRequest req = parse_counter_request(spec);
+  if (req.none) {
+    plan_.requested = spec;
+    plan_.mode = "none";
+    plan_.mode_note = "counters switched off (--counters none)";
+    plan_.backend = "not used";
+  } else {
+    plan_ = plan_counters(spec, papi_backend(), counter_environment());
+  }
+
+  nlohmann::json ctx = to_json(plan_);
+  ctx["domain"] = "user space of the benchmark's own thread (PAPI_DOM_USER; threads a kernel "
+                  "starts are not counted)";
+  ctx["read"] = "once per batch: PAPI_start before the timed loop and PAPI_stop (one read) after "
+                "it, outside the TSC window and Google Benchmark's timer; the counts include "
+                "the loop's fixed entry/exit code, spread over the batch's operations";
+  std::shared_ptr<PapiCollector> papi;
+  if (!plan_.events.empty()) {
+    papi = std::make_shared<PapiCollector>(plan_);
+    if (!papi->ok()) {
+      for (auto& c : plan_.counters)
+        if (c.available && c.kind != EventKind::allocation) {
+          c.available = false;
+          c.reason = papi->error();
+        }
+      plan_.events.clear();
+      ctx = to_json(plan_);
+      papi.reset();
+    } else {
+      ctx["start_stop_cost_us"] = papi->start_stop_cost_us();
+      install_collector(papi);
+      installed_ = true;
+    }
+  }
+  if (plan_.allocs) {
+    ctx["allocations"] = {
+        {"available", true},
+        {"hooks", alloc_hooks_description()},
+        {"allocs_per_op", "heap allocations inside the timed loop during Google Benchmark's "
+                          "memory pass (after each repetition, min(16, iterations) iterations), "
+                          "divided by that pass's iterations x ops_per_iter; set-up excluded"},
+        {"alloc_bytes_per_op", "bytes requested inside that loop / the same ops"},
+        {"peak_heap_bytes", "highest heap in use during the whole memory pass (set-up included) "
+                            "above its level when the pass began, in usable allocation sizes"},
+        {"google_benchmark_fields", "allocs_per_iter, max_bytes_used, total_allocated_bytes and "
+                                    "net_heap_growth keep Google Benchmark's meaning: the whole "
+                                    "memory pass, set-up and its own bookkeeping included"},
+        {"timed_runs", "never counted: the hooks only count during the memory pass"}};
+    // Installed last: innermost around the loop (see AllocTracker::start).
+    install_collector(alloc_tracker());
+    benchmark::RegisterMemoryManager(alloc_tracker().get());
+    installed_ = memory_manager_ = true;
+  } else {
+    ctx["allocations"] = {{"available", false},
+                          {"reason", plan_.allocs_reason.empty()
+                                         ? std::string("not requested")
+                                         : plan_.allocs_reason}};
+  }
+  std::vector<std::string> summary = describe_plan(plan_);
+  if (plan_.allocs)
+    summary.push_back("allocs, bytes = heap allocations and bytes per op in the timed loop (Google "
+                      "Benchmark's memory pass); peak = heap high-water per benchmark");
+  ctx["summary"] = summary;
+  context_ = ctx;
+}
+
+CounterSession::~CounterSession() {
+  if (memory_manager_) benchmark::RegisterMemoryManager(nullptr);
+  if (installed_) clear_collectors();
+}
+
+void print_counter_header(const nlohmann::json& run_context) {
+  if (!run_context.contains("counters")) return;
+  const auto& c = run_context["counters"];
+  if (!c.contains("summary")) return;
+  for (const auto& line : c["summary"]) std::printf("  %s\n", line.get<std::string>().c_str());
+}
+
+AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::Run>& runs) {
+  AllocAnnotations a;
+  a.per_run.resize(runs.size());
+  std::vector<double> allocs, bytes, peak;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto& r = runs[i];
+    if (!r.memory_result) continue;
+    const AllocRecord* rec = alloc_tracker()->take(r.memory_result);
+    if (!rec) {
+      // Not ours (or lost): do not let Google Benchmark read a dangling pointer.
+      r.memory_result = nullptr;
+      continue;
+    }
+    r.memory_result = &rec->result;
+    if (!rec->figures.measured) continue;
+    const AllocFigures& f = rec->figures;
+    a.per_run[i] = {{"allocs_per_op", f.allocs_per_op},
+                    {"alloc_bytes_per_op", f.bytes_per_op},
+                    {"peak_heap_bytes", f.peak_bytes},
+                    {"alloc_pass_iterations", f.pass_iterations}};
+    allocs.push_back(f.allocs_per_op);
+    bytes.push_back(f.bytes_per_op);
+    peak.push_back(static_cast<double>(f.peak_bytes));
+  }
+  if (!allocs.empty()) {
+    const double ma = median(allocs), mb = median(bytes), mp = median(peak);
+    a.console = "allocs=" + num(ma) + " bytes=" + num(mb) + " peak=" + human_bytes(mp);
+    // The median aggregate row carries the medians over the repetitions.
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (runs[i].run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate &&
+          runs[i].aggregate_name == "median")
+        a.per_run[i] = {{"allocs_per_op", ma}, {"alloc_bytes_per_op", mb}, {"peak_heap_bytes", mp}};
+  }
+  return a;
+}
+
+int counters_command(const std::string& spec) {
+  CounterPlan plan;
+  try {
+    plan = plan_counters(spec, papi_backend(), counter_environment());
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "cachetick counters: %s\n", e.what());
+    return 2;
+  }
+  const CounterEnvironment env = counter_environment();
+  std::printf("PAPI: %s\n", plan.backend.c_str());
+  std::printf("PMU: %s\n", env.pmu.available ? "available" : ("not available: " + env.pmu.reason).c_str());
+  std::printf("perf_event_paranoid: %s\n",
+              env.perf_event_paranoid.empty() ? "unreadable" : env.perf_event_paranoid.c_str());
+  std::printf("event set: %s (%s)\n\n", plan.mode.c_str(), plan.mode_note.c_str());
+  std::size_t wn = 7, we = 10;
+  auto event_of = [](const CounterChoice& c) {
+    if (!c.event.empty()) return c.event;
+    std::string s;
+    for (const auto& t : c.tried) s += (s.empty() ? "" : " | ") + t;
+    return s.empty() ? std::string("-") : s;
+  };
+  for (const auto& c : plan.counters) {
+    wn = std::max(wn, c.name.size());
+    we = std::max(we, event_of(c).size());
+  }
+  std::printf("%-*s  %-10s  %-*s  %-9s  %s\n", static_cast<int>(wn), "counter", "kind",
+              static_cast<int>(we), "PAPI event", "available", "why / what");
+  for (const auto& c : plan.counters) {
+    const CounterDef* d = find_counter(c.name);
+    const std::string why = c.available ? (d ? d->what : std::string("raw PAPI event")) : c.reason;
+    std::printf("%-*s  %-10s  %-*s  %-9s  %s\n", static_cast<int>(wn), c.name.c_str(),
+                to_string(c.kind), static_cast<int>(we), event_of(c).c_str(),
+                c.available ? "yes" : "no", why.c_str());
+  }
+  return 0;
+}
+
+}  // namespace cachetick
