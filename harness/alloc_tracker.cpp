@@ -66,7 +66,7 @@ void AllocTracker::Start() {
   looped_ = false;
   loop_ops_ = 0;
   loop_iters_ = 0;
-  g_counting.store(!collectors_paused(), std::memory_order_relaxed);
+  g_counting.store(true, std::memory_order_relaxed);
 }
 
 void AllocTracker::Stop(Result* r) {
@@ -93,12 +93,12 @@ void AllocTracker::Stop(Result* r) {
 // reverse; the tracker is installed last, so it brackets the loop most
 // tightly and other collectors' own allocations stay outside.
 void AllocTracker::start() {
-  if (!pass_) return;
+  if (!pass_ || collectors_paused()) return;
   loop0_ = snap();
 }
 
 void AllocTracker::stop() {
-  if (!pass_) return;
+  if (!pass_ || collectors_paused()) return;
   loop1_ = snap();
   looped_ = true;
 }

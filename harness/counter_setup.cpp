@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 
 #include "harness/alloc_tracker.h"
 #include "harness/papi_collector.h"
@@ -137,6 +138,7 @@ void print_counter_header(const nlohmann::json& run_context) {
 AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::Run>& runs) {
   AllocAnnotations a;
   a.per_run.resize(runs.size());
+  if (runs.empty()) return a;
   std::vector<double> allocs, bytes, peak;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     auto& r = runs[i];
@@ -158,15 +160,26 @@ AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::
     bytes.push_back(f.bytes_per_op);
     peak.push_back(static_cast<double>(f.peak_bytes));
   }
-  if (!allocs.empty()) {
-    const double ma = median(allocs), mb = median(bytes), mp = median(peak);
-    a.console = "allocs=" + num(ma) + " bytes=" + num(mb) + " peak=" + human_bytes(mp);
-    // The median aggregate row carries the medians over the repetitions.
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      if (runs[i].run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate &&
-          runs[i].aggregate_name == "median")
-        a.per_run[i] = {{"allocs_per_op", ma}, {"alloc_bytes_per_op", mb}, {"peak_heap_bytes", mp}};
-  }
+  // Google Benchmark reports a benchmark's repetitions and its aggregates in
+  // two calls: the medians computed from the first serve the second.
+  struct Medians {
+    double allocs, bytes, peak;
+  };
+  static std::map<std::string, Medians> medians;
+  const std::string name = runs.front().run_name.function_name;
+  if (!allocs.empty()) medians[name] = {median(allocs), median(bytes), median(peak)};
+  auto it = medians.find(name);
+  if (it == medians.end() || (allocs.empty() && runs.front().run_type !=
+                                                    benchmark::BenchmarkReporter::Run::RT_Aggregate))
+    return a;
+  const Medians m = it->second;
+  a.console = "allocs=" + num(m.allocs) + " bytes=" + num(m.bytes) + " peak=" + human_bytes(m.peak);
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    if (runs[i].run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate &&
+        runs[i].aggregate_name == "median")
+      a.per_run[i] = {{"allocs_per_op", m.allocs},
+                      {"alloc_bytes_per_op", m.bytes},
+                      {"peak_heap_bytes", m.peak}};
   return a;
 }
 

@@ -147,7 +147,9 @@ PapiCollector::~PapiCollector() {
 
 void PapiCollector::start() {
   have_values_ = false;
-  if (set_ < 0 || collectors_paused()) return;
+  // Remembered per batch: the pause may end before the probe reports.
+  paused_ = collectors_paused();
+  if (set_ < 0 || paused_) return;
   // PAPI_start zeroes the counters: the batch's counts are what PAPI_stop reads.
   running_ = PAPI_start(set_) == PAPI_OK;
 }
@@ -159,7 +161,7 @@ void PapiCollector::stop() {
 }
 
 void PapiCollector::report(benchmark::State& state, double ops) {
-  if (set_ < 0 || collectors_paused()) return;
+  if (set_ < 0 || paused_) return;
   if (!have_values_) {
     // Never a zero for a count that was not taken: fail the row instead.
     state.SkipWithError("PAPI could not start or read the counters for this batch");

@@ -57,7 +57,7 @@ class PapiCollector : public Collector {
   int set_ = -1;
   std::vector<Out> outs_;
   std::vector<long long> values_;
-  bool running_ = false, have_values_ = false;
+  bool running_ = false, have_values_ = false, paused_ = false;
   std::string error_;
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -37,7 +38,10 @@ nlohmann::json gb_json_runs(const std::vector<Run>& runs) {
   jr.SetOutputStream(&os);
   jr.SetErrorStream(&os);
   jr.ReportRuns(runs);
-  return nlohmann::json::parse("[" + os.str() + "]");
+  // GB writes NaN / Infinity (not JSON) where a statistic is undefined, e.g.
+  // the cv of a counter that is 0 in every repetition: store null instead.
+  static const std::regex non_finite(R"(": -?(NaN|Infinity)\b)");
+  return nlohmann::json::parse("[" + std::regex_replace(os.str(), non_finite, "\": null") + "]");
 }
 
 std::string fmt(const char* f, double v) {
@@ -192,7 +196,10 @@ void Reporter::ReportRuns(const std::vector<Run>& in) {
       break;
     }
     if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") row = &r;
-    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = r.GetAdjustedRealTime();
+    // A percentage aggregate keeps its value in real_accumulated_time, unscaled:
+    // GetAdjustedRealTime() would multiply it by the time unit and divide by
+    // the repetitions.
+    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = r.real_accumulated_time;
     if (r.run_type == Run::RT_Iteration && r.repetitions <= 1) row = &r;
   }
   if (row) print_row(*spec_of(*row), *row, cv, allocs.console);
