@@ -57,6 +57,32 @@ expect 0 "Budget: [0-9]+ of [0-9]+ benchmarks within" -- \
 if json_check "$tmp/ok.json" 'd["cachetick"]["complete"] is True and len(d["benchmarks"]) == 2 and all("ns_per_op" in b["cachetick"] for b in d["benchmarks"]) and "caches" in d["context"]'; then
   pass=$((pass+1)); else echo "FAIL: ok.json is not a complete result"; fail=$((fail+1)); fi
 
+# Counters: unknown names are bad input; what cannot be counted is said, never a 0.
+expect 2 "unknown counter 'bogus'.*cycles.*page-faults" -- "$bin" run --filter harness --counters bogus
+expect 2 "none cannot be combined" -- "$bin" run --filter harness --counters none,cycles
+expect 2 "unknown counter"      -- "$bin" counters --counters cycels
+expect 2 "unknown counter 'PAPI_NOPE'" -- "$bin" run --filter harness --counters PAPI_NOPE
+expect 0 "allocs +allocation +malloc/new hooks +yes" -- "$bin" counters
+if "$bin" counters | grep -q "^PMU: not available"; then
+  # A VM without PMU passthrough (our machines): say so for every hardware event.
+  expect 0 "cycles +hardware .* no +hardware event, but (no hardware PMU|not permitted)" -- "$bin" counters
+fi
+"$bin" run --quick --filter 'counters/(malloc_free|fresh_pages)' -o "$tmp/cnt.json" >"$tmp/cnt.log" 2>&1
+if json_check "$tmp/cnt.json" '(
+all(b["name"] != "" for b in d["benchmarks"]) and
+(lambda c: all(all(x["name"] not in b for b in d["benchmarks"]) for x in c["counters"] if not x["available"]) and
+           all(all(x["name"] in b for b in d["benchmarks"]) for x in c["counters"] if x["available"] and x["kind"] in ("software", "hardware")))(d["cachetick"]["counters"]) and
+[b["cachetick"]["allocs_per_op"] for b in d["benchmarks"] if "malloc_free" in b["name"]] == [1.0] and
+[b["cachetick"]["alloc_bytes_per_op"] for b in d["benchmarks"] if "malloc_free" in b["name"]] == [64.0])'
+then pass=$((pass+1)); else echo "FAIL: --counters auto result"; cat "$tmp/cnt.log"; fail=$((fail+1)); fi
+if grep -q "page-faults (perf::PAGE-FAULTS)" "$tmp/cnt.log"; then
+  if grep -qE "^counters +fresh_pages .*page-faults=(0\.9|1\.0)" "$tmp/cnt.log"; then pass=$((pass+1)); else
+    echo "FAIL: fresh_pages does not read ~1 page fault per page"; cat "$tmp/cnt.log"; fail=$((fail+1)); fi
+fi
+"$bin" run --quick --filter 'counters/malloc_free' --counters none -o "$tmp/none.json" >/dev/null 2>&1
+if json_check "$tmp/none.json" 'all("page-faults" not in b and "allocs_per_op" not in b["cachetick"] and "allocs_per_iter" not in b for b in d["benchmarks"]) and d["cachetick"]["counters"]["mode"] == "none"'
+then pass=$((pass+1)); else echo "FAIL: --counters none still counted"; fail=$((fail+1)); fi
+
 # Default destination: results/runs/<date>-<host>.json under the current directory.
 expect 0 "Results: results/runs/" -- "$bin" run --quick --filter harness
 if ls results/runs/*.json >/dev/null 2>&1; then pass=$((pass+1)); else
