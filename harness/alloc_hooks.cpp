@@ -14,7 +14,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -34,14 +36,6 @@ using memalign_fn = void* (*)(std::size_t, std::size_t);
 using posix_memalign_fn = int (*)(void**, std::size_t, std::size_t);
 using valloc_fn = void* (*)(std::size_t);
 
-malloc_fn next_malloc;
-calloc_fn next_calloc;
-realloc_fn next_realloc;
-free_fn next_free;
-memalign_fn next_memalign, next_aligned_alloc;
-posix_memalign_fn next_posix_memalign;
-valloc_fn next_valloc, next_pvalloc;
-
 // dlsym may itself allocate (calloc for its error buffer) before the real
 // functions are known: those few early requests are served from here and
 // never freed.
@@ -56,19 +50,59 @@ void* boot_alloc(std::size_t n) {
   boot_used += n;
   return p;  // static storage: already zero, so it serves calloc too
 }
-bool from_boot(void* p) {
-  return p >= static_cast<void*>(boot_heap) && p < static_cast<void*>(boot_heap + sizeof boot_heap);
+inline bool from_boot(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(boot_heap) <
+         sizeof boot_heap;
 }
+
+void resolve();
+
+// Until resolved, every pointer leads to a stub that resolves first; after
+// that, the hot path of each hook is: test the counting flag, jump.
+void* stub_malloc(std::size_t n) {
+  if (resolving) return boot_alloc(n);
+  resolve();
+  return malloc(n);
+}
+void* stub_calloc(std::size_t a, std::size_t b) {
+  if (resolving) return a && b > static_cast<std::size_t>(-1) / a ? nullptr : boot_alloc(a * b);
+  resolve();
+  return calloc(a, b);
+}
+void* stub_realloc(void* p, std::size_t n) { resolve(); return realloc(p, n); }
+void stub_free(void* p) { resolve(); free(p); }
+void* stub_memalign(std::size_t a, std::size_t n) { resolve(); return memalign(a, n); }
+void* stub_aligned_alloc(std::size_t a, std::size_t n) { resolve(); return aligned_alloc(a, n); }
+int stub_posix_memalign(void** o, std::size_t a, std::size_t n) { resolve(); return posix_memalign(o, a, n); }
+void* stub_valloc(std::size_t n) { resolve(); return valloc(n); }
+void* stub_pvalloc(std::size_t n) { resolve(); return pvalloc(n); }
+
+malloc_fn next_malloc = stub_malloc;
+calloc_fn next_calloc = stub_calloc;
+realloc_fn next_realloc = stub_realloc;
+free_fn next_free = stub_free;
+memalign_fn next_memalign = stub_memalign, next_aligned_alloc = stub_aligned_alloc;
+posix_memalign_fn next_posix_memalign = stub_posix_memalign;
+valloc_fn next_valloc = stub_valloc, next_pvalloc = stub_pvalloc;
 
 template <class F>
 void sym(F& f, const char* name) {
-  f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+  if (F real = reinterpret_cast<F>(dlsym(RTLD_NEXT, name))) f = real;
 }
 
 void resolve() {
-  if (next_free || resolving) return;
+  static bool done = false;
+  if (done || resolving) return;
   resolving = true;
-  sym(next_malloc, "malloc");
+  malloc_fn m = nullptr;
+  free_fn f = nullptr;
+  sym(m, "malloc");
+  sym(f, "free");
+  if (!m || !f) {
+    static const char msg[] = "cachetick: allocation hooks cannot find the real malloc\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(70);
+  }
   sym(next_calloc, "calloc");
   sym(next_realloc, "realloc");
   sym(next_memalign, "memalign");
@@ -76,22 +110,21 @@ void resolve() {
   sym(next_posix_memalign, "posix_memalign");
   sym(next_valloc, "valloc");
   sym(next_pvalloc, "pvalloc");
-  sym(next_free, "free");  // last: its presence means "resolved"
+  next_malloc = m;
+  next_free = f;
   resolving = false;
-  if (!next_malloc || !next_free || !next_calloc || !next_realloc) {
-    static const char msg[] = "cachetick: allocation hooks cannot find the real malloc\n";
-    (void)!write(2, msg, sizeof msg - 1);
-    _exit(70);
-  }
+  done = true;
   cachetick::alloc_detail::g_hooks.fetch_or(1);
 }
 
 __attribute__((constructor(101))) void resolve_early() { resolve(); }
 
-inline bool counting() { return g_counting.load(std::memory_order_relaxed); }
+inline bool counting() {
+  return __builtin_expect(g_counting.load(std::memory_order_relaxed), 0);
+}
 
 #if defined(__SANITIZE_ADDRESS__)
-// ASan answers operator new itself (not through malloc): count it here. A
+// ASan answers operator new itself (not through malloc): count it there. A
 // flag keeps allocations made inside a forwarded operator new from being
 // counted twice should the next operator new call malloc.
 thread_local bool in_new = false;
@@ -99,38 +132,46 @@ thread_local bool in_new = false;
 constexpr bool in_new = false;
 #endif
 
+// The counting paths: out of line, so the hot paths stay a test and a jump.
+__attribute__((noinline, cold)) void* counted_malloc(std::size_t n) {
+  void* p = next_malloc(n);
+  if (!in_new) note_alloc(p, n);
+  return p;
+}
+__attribute__((noinline, cold)) void counted_free(void* p) {
+  if (!in_new) note_free(p);
+  next_free(p);
+}
+
 }  // namespace
 
 extern "C" {
 
 void* malloc(std::size_t n) {
-  if (__builtin_expect(!next_malloc, 0)) {
-    if (resolving) return boot_alloc(n);
-    resolve();
-  }
-  void* p = next_malloc(n);
-  if (__builtin_expect(counting(), 0) && !in_new) note_alloc(p, n);
-  return p;
+  if (counting()) return counted_malloc(n);
+  return next_malloc(n);
+}
+
+void free(void* p) {
+  if (__builtin_expect(from_boot(p), 0)) return;
+  if (counting() && p) return counted_free(p);
+  next_free(p);
 }
 
 void* calloc(std::size_t a, std::size_t b) {
-  if (__builtin_expect(!next_calloc, 0)) {
-    if (resolving) return a && b > static_cast<std::size_t>(-1) / a ? nullptr : boot_alloc(a * b);
-    resolve();
-  }
   void* p = next_calloc(a, b);
-  if (__builtin_expect(counting(), 0) && !in_new) note_alloc(p, a * b);
+  if (counting() && !in_new) note_alloc(p, a * b);
   return p;
 }
 
 void* realloc(void* old, std::size_t n) {
-  if (__builtin_expect(!next_realloc, 0)) resolve();
   if (from_boot(old)) {  // never handed to the real allocator: copy out
     void* p = malloc(n);
-    if (p) std::memcpy(p, old, n);
+    if (p) std::memcpy(p, old, std::min<std::size_t>(n, boot_heap + sizeof boot_heap -
+                                                           static_cast<char*>(old)));
     return p;
   }
-  if (__builtin_expect(!counting(), 1)) return next_realloc(old, n);
+  if (!counting()) return next_realloc(old, n);
   // A move is an allocation of the new size plus a free of the old block.
   if (old) note_free(old);
   void* p = next_realloc(old, n);
@@ -141,43 +182,31 @@ void* realloc(void* old, std::size_t n) {
   return p;
 }
 
-void free(void* p) {
-  if (!p || from_boot(p)) return;
-  if (__builtin_expect(!next_free, 0)) resolve();
-  if (__builtin_expect(counting(), 0) && !in_new) note_free(p);
-  next_free(p);
-}
-
 void* memalign(std::size_t align, std::size_t n) {
-  if (!next_memalign) resolve();
   void* p = next_memalign(align, n);
   if (counting() && !in_new) note_alloc(p, n);
   return p;
 }
 
 void* aligned_alloc(std::size_t align, std::size_t n) {
-  if (!next_aligned_alloc) resolve();
   void* p = next_aligned_alloc(align, n);
   if (counting() && !in_new) note_alloc(p, n);
   return p;
 }
 
 int posix_memalign(void** out, std::size_t align, std::size_t n) {
-  if (!next_posix_memalign) resolve();
   const int rc = next_posix_memalign(out, align, n);
   if (rc == 0 && counting() && !in_new) note_alloc(*out, n);
   return rc;
 }
 
 void* valloc(std::size_t n) {
-  if (!next_valloc) resolve();
   void* p = next_valloc(n);
   if (counting() && !in_new) note_alloc(p, n);
   return p;
 }
 
 void* pvalloc(std::size_t n) {
-  if (!next_pvalloc) resolve();
   void* p = next_pvalloc(n);
   if (counting() && !in_new) note_alloc(p, n);
   return p;
