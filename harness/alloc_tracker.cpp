@@ -64,6 +64,8 @@ void AllocTracker::Start() {
   g_counts.peak = 0;
   pass_ = true;
   looped_ = false;
+  skipped_ = false;
+  current_.clear();
   loop_ops_ = 0;
   loop_iters_ = 0;
   g_counting.store(true, std::memory_order_relaxed);
@@ -79,7 +81,9 @@ void AllocTracker::Stop(Result* r) {
   AllocRecord rec;
   rec.key = r;
   rec.result = *r;
+  rec.skipped = skipped_;
   if (looped_ && loop_ops_ > 0) {
+    if (!current_.empty()) measured_.insert(current_);
     rec.figures.measured = true;
     rec.figures.allocs_per_op = static_cast<double>(loop1_.allocs - loop0_.allocs) / loop_ops_;
     rec.figures.bytes_per_op = static_cast<double>(loop1_.bytes - loop0_.bytes) / loop_ops_;
@@ -109,6 +113,13 @@ void AllocTracker::report(benchmark::State& state, double ops) {
   if (!pass_ || !looped_) return;
   loop_ops_ = ops;
   loop_iters_ = state.iterations();
+}
+
+bool AllocTracker::skip_pass(const std::string& name) {
+  if (!pass_) return false;
+  if (measured_.count(name)) return skipped_ = true;
+  current_ = name;
+  return false;
 }
 
 const AllocRecord* AllocTracker::take(const benchmark::MemoryManager::Result* key) {

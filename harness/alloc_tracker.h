@@ -14,6 +14,10 @@
 // started (set-up and teardown included). Counting is on only during that
 // pass; the timed runs are never counted, so counting cannot slow them.
 //
+// Cost: the pass runs the benchmark's set-up again. Only the first
+// repetition's pass runs; later ones are skipped (skip_pass), so the figures
+// are the first repetition's.
+//
 // What "per op" means: allocations made INSIDE the timed loop of the memory
 // pass (the probe's begin/end bracket it, as it does for every collector),
 // divided by that pass's iterations x ops_per_iter. Set-up allocations are
@@ -27,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <benchmark/benchmark.h>
@@ -69,6 +74,7 @@ struct AllocRecord {
   benchmark::MemoryManager::Result result;                // a stable copy of it
   AllocFigures figures;
   bool taken = false;
+  bool skipped = false;  // a later repetition's pass, not run (see skip_pass)
 };
 
 // Google Benchmark's MemoryManager (the pass as a whole) and a probe
@@ -91,12 +97,20 @@ class AllocTracker : public benchmark::MemoryManager, public Collector {
   // The pointer VALUE still identifies the pass; we never dereference it.
   const AllocRecord* take(const benchmark::MemoryManager::Result* key);
 
+  // Called as each benchmark invocation begins. True in a memory pass of a
+  // benchmark that already has its figures (a later repetition): the pass
+  // would only repeat the set-up, so the caller skips it (Google Benchmark
+  // discards the pass's state, errors included).
+  bool skip_pass(const std::string& benchmark_name);
+
  private:
   struct Snap {
     std::int64_t allocs = 0, bytes = 0;
   };
   static Snap snap();
-  bool pass_ = false, looped_ = false;
+  bool pass_ = false, looped_ = false, skipped_ = false;
+  std::string current_;
+  std::set<std::string> measured_;
   Snap loop0_, loop1_;
   double loop_ops_ = 0;
   std::int64_t loop_iters_ = 0;

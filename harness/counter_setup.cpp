@@ -96,8 +96,9 @@ CounterSession::CounterSession(const std::string& spec) {
         {"available", true},
         {"hooks", alloc_hooks_description()},
         {"allocs_per_op", "heap allocations inside the timed loop during Google Benchmark's "
-                          "memory pass (after each repetition, min(16, iterations) iterations), "
-                          "divided by that pass's iterations x ops_per_iter; set-up excluded"},
+                          "memory pass (min(16, iterations) iterations, run after the first "
+                          "repetition; later repetitions skip it), divided by that pass's "
+                          "iterations x ops_per_iter; set-up excluded"},
         {"alloc_bytes_per_op", "bytes requested inside that loop / the same ops"},
         {"peak_heap_bytes", "highest heap in use during the whole memory pass (set-up included) "
                             "above its level when the pass began, in usable allocation sizes"},
@@ -149,7 +150,8 @@ AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::
       r.memory_result = nullptr;
       continue;
     }
-    r.memory_result = &rec->result;
+    // A skipped pass has nothing to say: GB then prints no memory fields.
+    r.memory_result = rec->skipped ? nullptr : &rec->result;
     if (!rec->figures.measured) continue;
     const AllocFigures& f = rec->figures;
     a.per_run[i] = {{"allocs_per_op", f.allocs_per_op},

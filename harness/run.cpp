@@ -12,6 +12,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "harness/alloc_tracker.h"
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
 #include "harness/context.h"
@@ -161,6 +162,10 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
 
   for (const Entry* e : chosen) {
     benchmark::RegisterBenchmark(e->spec.name().c_str(), [e](benchmark::State& st) {
+      if (alloc_tracker()->skip_pass(e->spec.name())) {  // see alloc_tracker.h
+        st.SkipWithError("allocation pass of a later repetition: not needed");
+        return;
+      }
       Probe p(e->spec.name());
       e->fn(st, p);
       if (!p.ran()) {

@@ -476,6 +476,49 @@ TEST(AllocTracker, MemoryPassLeavesTheTimedCountersAlone) {
   EXPECT_EQ(seen.count(160.0), 3u);
 }
 
+// `cachetick run` keeps only the first repetition's memory pass.
+TEST(AllocTracker, LaterRepetitionsSkipTheMemoryPass) {
+  if (!alloc_hooks_unavailable().empty()) GTEST_SKIP() << alloc_hooks_unavailable();
+  auto spy = std::make_shared<SpyCollector>();
+  AllocScope scope(spy);
+  static int setups = 0;
+  setups = 0;
+  benchmark::RegisterBenchmark("skipping", [](benchmark::State& st) {
+    if (alloc_tracker()->skip_pass("skipping")) {  // as run.cpp does
+      st.SkipWithError("not needed");
+      return;
+    }
+    ++setups;
+    run_probe(st, 1, [] {
+      void* m = std::malloc(8);
+      benchmark::DoNotOptimize(m);
+      std::free(m);
+    });
+  })->Iterations(20)->Repetitions(3);
+  auto runs = run_all();
+  int with_allocs = 0, reps = 0;
+  for (auto& c : runs) {
+    if (c.run.run_type != benchmark::BenchmarkReporter::Run::RT_Iteration) {
+      if (c.run.aggregate_name == "median") {
+        EXPECT_FALSE(c.allocs.empty());
+      }
+      continue;
+    }
+    ++reps;
+    EXPECT_FALSE(c.run.error_occurred) << c.run.error_message;  // the timed runs are untouched
+    if (!c.allocs.empty()) {
+      ++with_allocs;
+      EXPECT_EQ(c.run.repetition_index, 0);
+      EXPECT_DOUBLE_EQ(c.allocs["allocs_per_op"].get<double>(), 1.0);
+    } else {
+      EXPECT_EQ(c.run.memory_result, nullptr);
+    }
+  }
+  EXPECT_EQ(reps, 3);
+  EXPECT_EQ(with_allocs, 1);
+  EXPECT_EQ(setups, 3 + 1);  // three timed runs, one memory pass
+}
+
 TEST(CounterSession, NoneInstallsNothingAndUnknownThrows) {
   EXPECT_THROW(CounterSession("cycels"), std::invalid_argument);
   CounterSession s("none");
