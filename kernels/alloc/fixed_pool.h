@@ -14,7 +14,7 @@
 // block that heads the list also stores the addresses of up to `batch` other
 // free blocks:
 //
-//     head_ -> [ next | b1 | b2 | ... | bn ]      n_ = slots in use
+//     base_ -> [ next | b1 | b2 | ... | bn ]      top_ = &bn, limit_ = &b_batch
 //                 |
 //                 v
 //              [ next | b1 | ... | b_batch ]      (every later node is full)
@@ -88,10 +88,12 @@ class BasicFixedPool {
   // obtained.
   CACHETICK_INLINE void* allocate() {
     void* p;
-    if (CACHETICK_LIKELY(n_ != 0)) {
-      p = head_[n_--];
+    void** t = top_;
+    if (CACHETICK_LIKELY(t != base_)) {
+      p = *t;
+      top_ = t - 1;
       CACHETICK_UNPOISON(p, block_);
-    } else if (head_ != nullptr) {
+    } else if (base_ != nullptr) {
       p = pop_node();
     } else {
       p = carve();
@@ -104,17 +106,18 @@ class BasicFixedPool {
   // checked pools abort with a message otherwise.
   CACHETICK_INLINE void deallocate(void* p) {
     if constexpr (Checks) checker_.on_deallocate(p);
-    if (CACHETICK_LIKELY(n_ < lim_)) {
-      head_[++n_] = p;
+    void** t = top_;
+    if (CACHETICK_LIKELY(t != limit_)) {
+      t[1] = p;
+      top_ = t + 1;
       CACHETICK_POISON(p, block_);
     } else {
       // The head node is full (or there is none): the freed block becomes
       // the new, empty head node.
       void** node = static_cast<void**>(p);
-      node[0] = head_;
-      head_ = node;
-      n_ = 0;
-      lim_ = cap_;
+      node[0] = base_;
+      base_ = top_ = node;
+      limit_ = node + cap_;
     }
   }
 
@@ -164,15 +167,14 @@ class BasicFixedPool {
   // next `cap_` allocations read only that node. Prefetch the node after it
   // now, so the following switch finds it in cache.
   void* pop_node() {
-    void** node = head_;
-    head_ = static_cast<void**>(node[0]);
-    if (head_ != nullptr) {
-      __builtin_prefetch(head_[0]);
-      n_ = cap_;
-      lim_ = cap_;
+    void** node = base_;
+    void** next = static_cast<void**>(node[0]);
+    base_ = next;
+    if (next != nullptr) {
+      __builtin_prefetch(next[0]);
+      top_ = limit_ = next + cap_;
     } else {
-      n_ = 0;
-      lim_ = 0;
+      top_ = limit_ = nullptr;
     }
     return node;
   }
@@ -199,10 +201,13 @@ class BasicFixedPool {
     next_chunk_ = std::min(next_chunk_ * 2, max_chunk_);
   }
 
-  // Hot state first: one cache line serves the fast path.
-  void** head_ = nullptr;
-  std::uint32_t n_ = 0;    // used slots in the head node
-  std::uint32_t lim_ = 0;  // slots the head node may hold (0 if no head)
+  // Hot state first: one cache line serves the fast path. Pointers, not a
+  // slot count: the fast path is then one compare and one load or store,
+  // with no index arithmetic. No head node: all three are null, so both
+  // fast paths fail and fall through.
+  void** top_ = nullptr;    // last used slot of the head node (== base_: empty)
+  void** base_ = nullptr;   // the head node; base_[0] = next node
+  void** limit_ = nullptr;  // last slot the head node may use
   std::uint32_t cap_ = 0;
   std::size_t block_ = 0;
   std::uintptr_t cur_ = 0, end_ = 0;  // uncarved rest of the newest chunk
