@@ -196,9 +196,8 @@ void Reporter::ReportRuns(const std::vector<Run>& in) {
       break;
     }
     if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") row = &r;
-    // A percentage aggregate keeps its value in real_accumulated_time, unscaled:
-    // GetAdjustedRealTime() would multiply it by the time unit and divide by
-    // the repetitions.
+    // A percentage aggregate keeps the raw ratio in real_accumulated_time
+    // (GetAdjustedRealTime would scale it as if it were a time).
     if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = r.real_accumulated_time;
     if (r.run_type == Run::RT_Iteration && r.repetitions <= 1) row = &r;
   }
