@@ -78,9 +78,7 @@ void AllocTracker::Stop(Result* r) {
   r->max_bytes_used = g_counts.peak.load();
   r->total_allocated_bytes = g_counts.bytes.load();
   r->net_heap_growth = g_counts.live.load();
-  AllocRecord rec;
-  rec.key = r;
-  rec.result = *r;
+  AllocRecord rec(r, *r);
   rec.skipped = skipped_;
   if (looped_ && loop_ops_ > 0) {
     if (!current_.empty()) measured_.insert(current_);

@@ -70,8 +70,13 @@ struct AllocFigures {
 };
 
 struct AllocRecord {
-  const benchmark::MemoryManager::Result* key = nullptr;  // what GB got from Stop()
-  benchmark::MemoryManager::Result result;                // a stable copy of it
+  // Always built from GB's Result: its default constructor reads
+  // MemoryManager::TombstoneValue, which Debian's libbenchmark 1.7.1 does
+  // not export (an unoptimised build fails to link).
+  AllocRecord(const benchmark::MemoryManager::Result* k, const benchmark::MemoryManager::Result& r)
+      : key(k), result(r) {}
+  const benchmark::MemoryManager::Result* key;  // what GB got from Stop()
+  benchmark::MemoryManager::Result result;      // a stable copy of it
   AllocFigures figures;
   bool taken = false;
   bool skipped = false;  // a later repetition's pass, not run (see skip_pass)
