@@ -47,6 +47,7 @@ std::string alloc_hooks_description() {
   std::string s = "malloc, calloc, realloc, free and the aligned variants";
   s += (h & 2) ? ", and operator new/delete (hooked directly: the sanitizer answers them)"
                : ", and operator new/delete through malloc";
+  s += "; allocators called through their own API (je_*, mi_*, tc_* entry points) are not counted";
   return s;
 }
 
