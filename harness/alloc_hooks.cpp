@@ -1,5 +1,6 @@
-// The allocation hooks: replacements for malloc & co. (and, under ASan, for
-// operator new/delete) that count while cachetick's AllocTracker says so.
+// The allocation hooks: replacements for malloc & co. that count while
+// cachetick's AllocTracker says so (operator new reaches them through
+// libstdc++'s malloc call).
 //
 // Linked into the executables (cachetick, cachetick_tests), never into the
 // harness library: replacing malloc is a whole-program decision.
@@ -21,6 +22,15 @@
 #include <new>
 
 #include "harness/alloc_tracker.h"
+
+#if defined(CACHETICK_ASAN)
+// Sanitizer builds: ASan owns malloc and operator new (its shadow memory and
+// quarantine depend on it), and forwarding them from here crashed it. The
+// hooks stay out and the harness says allocation accounting is unavailable.
+namespace {
+__attribute__((constructor(101))) void mark_off() { cachetick::alloc_detail::g_hooks.fetch_or(4); }
+}  // namespace
+#else
 
 using cachetick::alloc_detail::g_counting;
 using cachetick::alloc_detail::note_alloc;
@@ -123,14 +133,9 @@ inline bool counting() {
   return __builtin_expect(g_counting.load(std::memory_order_relaxed), 0);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-// ASan answers operator new itself (not through malloc): count it there. A
-// flag keeps allocations made inside a forwarded operator new from being
-// counted twice should the next operator new call malloc.
-thread_local bool in_new = false;
-#else
+// Allocations made inside another hook's forwarded call are not counted
+// twice (kept as a named constant: today no hook nests another).
 constexpr bool in_new = false;
-#endif
 
 // The counting paths: out of line, so the hot paths stay a test and a jump.
 __attribute__((noinline, cold)) void* counted_malloc(std::size_t n) {
@@ -214,89 +219,5 @@ void* pvalloc(std::size_t n) {
 
 }  // extern "C"
 
-#if defined(__SANITIZE_ADDRESS__)
-// operator new/delete, forwarded to the sanitizer's own (found by mangled
-// name), so that it keeps checking new/delete pairing.
-namespace {
-struct NewFns {
-  void* (*nw)(std::size_t);
-  void* (*na)(std::size_t);
-  void* (*nw_al)(std::size_t, std::align_val_t);
-  void* (*na_al)(std::size_t, std::align_val_t);
-  void (*dl)(void*);
-  void (*da)(void*);
-  void (*dl_al)(void*, std::align_val_t);
-  void (*da_al)(void*, std::align_val_t);
-};
-const NewFns& new_fns() {
-  static const NewFns f = [] {
-    NewFns x{};
-    sym(x.nw, "_Znwm");
-    sym(x.na, "_Znam");
-    sym(x.nw_al, "_ZnwmSt11align_val_t");
-    sym(x.na_al, "_ZnamSt11align_val_t");
-    sym(x.dl, "_ZdlPv");
-    sym(x.da, "_ZdaPv");
-    sym(x.dl_al, "_ZdlPvSt11align_val_t");
-    sym(x.da_al, "_ZdaPvSt11align_val_t");
-    cachetick::alloc_detail::g_hooks.fetch_or(2);
-    return x;
-  }();
-  return f;
-}
-template <class F, class... A>
-void* counted_new(F f, std::size_t n, A... a) {
-  if (!counting()) return f(n, a...);
-  in_new = true;
-  void* p = f(n, a...);
-  in_new = false;
-  note_alloc(p, n);
-  return p;
-}
-template <class F, class... A>
-void counted_delete(F f, void* p, A... a) {
-  if (p && counting()) note_free(p);
-  in_new = true;
-  f(p, a...);
-  in_new = false;
-}
-__attribute__((constructor(102))) void resolve_new() { new_fns(); }
-}  // namespace
 
-void* operator new(std::size_t n) { return counted_new(new_fns().nw, n); }
-void* operator new[](std::size_t n) { return counted_new(new_fns().na, n); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_new(new_fns().nw_al, n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(new_fns().na_al, n, a); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try { return operator new(n); } catch (...) { return nullptr; }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try { return operator new[](n); } catch (...) { return nullptr; }
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try { return operator new(n, a); } catch (...) { return nullptr; }
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try { return operator new[](n, a); } catch (...) { return nullptr; }
-}
-void operator delete(void* p) noexcept { counted_delete(new_fns().dl, p); }
-void operator delete[](void* p) noexcept { counted_delete(new_fns().da, p); }
-void operator delete(void* p, std::size_t) noexcept { counted_delete(new_fns().dl, p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_delete(new_fns().da, p); }
-void operator delete(void* p, std::align_val_t a) noexcept { counted_delete(new_fns().dl_al, p, a); }
-void operator delete[](void* p, std::align_val_t a) noexcept { counted_delete(new_fns().da_al, p, a); }
-void operator delete(void* p, std::size_t, std::align_val_t a) noexcept {
-  counted_delete(new_fns().dl_al, p, a);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t a) noexcept {
-  counted_delete(new_fns().da_al, p, a);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept { counted_delete(new_fns().dl, p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_delete(new_fns().da, p); }
-void operator delete(void* p, std::align_val_t a, const std::nothrow_t&) noexcept {
-  counted_delete(new_fns().dl_al, p, a);
-}
-void operator delete[](void* p, std::align_val_t a, const std::nothrow_t&) noexcept {
-  counted_delete(new_fns().da_al, p, a);
-}
-#endif
+#endif  // CACHETICK_ASAN

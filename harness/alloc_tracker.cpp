@@ -37,6 +37,8 @@ using namespace alloc_detail;
 
 std::string alloc_hooks_unavailable() {
   const int h = g_hooks.load();
+  if (h & 4)
+    return "allocation hooks are off in sanitizer builds (ASan owns malloc and operator new)";
   if (!(h & 1))
     return "the allocation hooks (harness/alloc_hooks.cpp) are not linked into this executable";
   return "";
@@ -45,8 +47,7 @@ std::string alloc_hooks_unavailable() {
 std::string alloc_hooks_description() {
   const int h = g_hooks.load();
   std::string s = "malloc, calloc, realloc, free and the aligned variants";
-  s += (h & 2) ? ", and operator new/delete (hooked directly: the sanitizer answers them)"
-               : ", and operator new/delete through malloc";
+  s += ", and operator new/delete through malloc";
   s += "; allocators called through their own API (je_*, mi_*, tc_* entry points) are not counted";
   return s;
 }

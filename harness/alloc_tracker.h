@@ -3,8 +3,8 @@
 //
 // Counting: harness/alloc_hooks.cpp replaces malloc/calloc/realloc/free
 // (and the aligned variants) in the executable; libstdc++'s operator new
-// calls malloc, so `new` is counted too (under ASan, which answers
-// operator new itself, the hooks also replace operator new/delete). The
+// calls malloc, so `new` is counted too. Sanitizer builds leave them out
+// (ASan owns malloc and new) and say accounting is unavailable. The
 // hooks forward to the next allocator in the link order (glibc, or
 // jemalloc/tcmalloc if one is linked in) and count only while switched on:
 // in the timed runs their whole cost is one predicted branch per call.
