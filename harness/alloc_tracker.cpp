@@ -45,11 +45,9 @@ std::string alloc_hooks_unavailable() {
 }
 
 std::string alloc_hooks_description() {
-  const int h = g_hooks.load();
-  std::string s = "malloc, calloc, realloc, free and the aligned variants";
-  s += ", and operator new/delete through malloc";
-  s += "; allocators called through their own API (je_*, mi_*, tc_* entry points) are not counted";
-  return s;
+  return "malloc, calloc, realloc, free and the aligned variants, and operator new/delete "
+         "through malloc; allocators called through their own API (je_*, mi_*, tc_* entry "
+         "points) are not counted";
 }
 
 AllocTracker::Snap AllocTracker::snap() {
