@@ -16,9 +16,10 @@
 //     half the time on random data (~15-20 cycles each). Here the comparison
 //     becomes a 0/1 value that picks the element (a cmov) and advances one
 //     of the two cursors arithmetically. What remains is a loop-carried
-//     dependency (load, compare, advance); merging from BOTH ends at once - the
-//     smallest remaining element to the front, the largest to the back - runs
-//     two independent chains per iteration and nearly doubles throughput.
+//     dependency (load, compare, advance). Each merge is split at its midpoint
+//     (a binary search) into two independent merges, and each of those is
+//     worked from BOTH ends - smallest remaining to the front, largest to the
+//     back - so four independent chains run per loop iteration.
 //
 //  4. Ping-pong buffers, allocated once. Runs move between the caller's array
 //     and one scratch array of the same size, never back and forth with a
@@ -57,8 +58,79 @@ std::size_t default_chunk_elems() {
 
 namespace detail {
 
+// One merge in progress, worked from both ends: the remaining input is
+// a[al, ah) and b[bl, bh); the front of the output grows at ol, the back
+// shrinks at oh. Pointers, not indices: two lanes must fit x86's 16 registers.
+template <class T, class KeyFn>
+struct MergeLane {
+  const T *al, *ah, *bl, *bh;
+  T *ol, *oh;
+
+  // Steps both ends may take before either input could run dry: s front and
+  // s back steps consume at most 2s <= min(remaining a, remaining b) of each.
+  std::size_t safe_pairs() const {
+    return static_cast<std::size_t>(std::min(ah - al, bh - bl)) / 2;
+  }
+
+  // Smallest remaining element to the front; ties take a (stable).
+  // The comparison becomes a 0/1 that selects (cmov) and advances: no branch.
+  void front(const KeyFn& key) {
+    const T va = *al, vb = *bl;
+    const bool take_b = key(vb) < key(va);
+    *ol++ = take_b ? vb : va;
+    al += !take_b;
+    bl += take_b;
+  }
+  // Largest remaining element to the back; ties take b's tail (stable: among
+  // equal keys b's elements come last).
+  void back(const KeyFn& key) {
+    const T wa = ah[-1], wb = bh[-1];
+    const bool take_a = key(wb) < key(wa);
+    *--oh = take_a ? wa : wb;
+    ah -= take_a;
+    bh -= !take_a;
+  }
+
+  // Two dependency chains (front, back) per iteration.
+  void run(const KeyFn& key) {
+    for (std::size_t s; (s = safe_pairs()) != 0;)
+      for (; s != 0; --s) {
+        front(key);
+        back(key);
+      }
+    finish(key);
+  }
+
+  // At most one element left on one side: plain checked merge, then copies.
+  void finish(const KeyFn& key) {
+    while (al != ah && bl != bh) front(key);
+    ol = std::copy(al, ah, ol);
+    std::copy(bl, bh, ol);
+  }
+};
+
+// Where the first k outputs of merging a and b end in a (they are a[0, i)
+// and b[0, k - i)): the smallest i with b[k-i-1] < a[i]. Binary search, so
+// splitting a merge costs O(log n) compares.
+template <class T, class KeyFn>
+std::size_t merge_split(const T* a, std::size_t na, const T* b, std::size_t nb,
+                        std::size_t k, const KeyFn& key) {
+  std::size_t lo = k > nb ? k - nb : 0, hi = std::min(k, na);
+  while (lo < hi) {
+    const std::size_t i = lo + (hi - lo) / 2;
+    if (key(b[k - i - 1]) < key(a[i])) hi = i;
+    else lo = i + 1;
+  }
+  return lo;
+}
+
 // Merges a[0, na) and b[0, nb) into out[0, na + nb); equal keys: a first.
 // `out` must not overlap the inputs.
+//
+// Each lane's chain is load -> compare -> advance -> next load: about 7
+// cycles of latency per element, whatever the bandwidth. So the merge is cut
+// at the output's midpoint into two independent merges, each worked from both
+// ends: four chains in flight per loop iteration.
 template <class T, class KeyFn>
 void merge_branchless(const T* a, std::size_t na, const T* b, std::size_t nb,
                       T* out, const KeyFn& key) {
@@ -68,38 +140,19 @@ void merge_branchless(const T* a, std::size_t na, const T* b, std::size_t nb,
     std::memcpy(out + na, b, nb * sizeof(T));
     return;
   }
-  // Remaining input: a[i, ie) and b[j, je); output lo.. (front) and ..hi (back).
-  std::size_t i = 0, ie = na, j = 0, je = nb, lo = 0, hi = na + nb;
-  for (;;) {
-    const std::size_t m = std::min(ie - i, je - j);
-    if (m < 2) break;
-    // s front steps and s back steps consume at most 2s <= m elements of
-    // each input, so every head and tail read below is still unconsumed: no
-    // bounds checks inside, and the loop body has no data-dependent branch.
-    for (std::size_t s = m / 2; s != 0; --s) {
-      const T va = a[i], vb = b[j];
-      const bool take_b = key(vb) < key(va);  // tie -> a: stable
-      out[lo++] = take_b ? vb : va;
-      i += !take_b;
-      j += take_b;
-
-      const T wa = a[ie - 1], wb = b[je - 1];
-      const bool take_a = key(wb) < key(wa);  // tie -> b's tail: stable
-      out[--hi] = take_a ? wa : wb;
-      ie -= take_a;
-      je -= !take_a;
+  const std::size_t n = na + nb, k = n / 2;
+  const std::size_t i = merge_split(a, na, b, nb, k, key), j = k - i;
+  MergeLane<T, KeyFn> x{a, a + i, b, b + j, out, out + k};
+  MergeLane<T, KeyFn> y{a + i, a + na, b + j, b + nb, out + k, out + n};
+  for (std::size_t s; (s = std::min(x.safe_pairs(), y.safe_pairs())) != 0;)
+    for (; s != 0; --s) {
+      x.front(key);
+      y.front(key);
+      x.back(key);
+      y.back(key);
     }
-  }
-  // At most one element left on one side: finish with a plain checked merge.
-  while (i < ie && j < je) {
-    const bool take_b = key(b[j]) < key(a[i]);
-    out[lo++] = take_b ? b[j] : a[i];
-    i += !take_b;
-    j += take_b;
-  }
-  std::memcpy(out + lo, a + i, (ie - i) * sizeof(T));
-  lo += ie - i;
-  std::memcpy(out + lo, b + j, (je - j) * sizeof(T));
+  x.run(key);
+  y.run(key);
 }
 
 // Sorts chunks [c0, c1) of the array (chunk c = elements [c*w, min(n, c*w+w)))
