@@ -145,6 +145,48 @@ TEST(ChunkedMergeSort, AroundChunkBoundaries) {
                            "default-chunk n=" + std::to_string(n));
 }
 
+// The merge alone, on two sorted runs of every length pair up to 40 and some
+// long lopsided ones: covers the vector merge's lane split, its short-rest
+// finish and the scalar fallbacks. uint32_t with Identity takes the AVX2 path
+// where the CPU has it; the same keys through a lambda key take the scalar one.
+TEST(Merge, AllLengthPairsBothPaths) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::size_t, std::size_t>> sizes;
+  for (std::size_t na = 0; na <= 40; ++na)
+    for (std::size_t nb = 0; nb <= 40; ++nb) sizes.emplace_back(na, nb);
+  for (auto [na, nb] : {std::pair<std::size_t, std::size_t>{1000, 3}, {3, 1000}, {1000, 17},
+                        {17, 1000}, {4096, 4095}, {5000, 9000}})
+    sizes.emplace_back(na, nb);
+  for (std::uint32_t range : {3u, 1000u, ~0u})
+    for (auto [na, nb] : sizes) {
+      std::vector<std::uint32_t> in(na + nb);
+      for (auto& x : in) x = range == ~0u ? static_cast<std::uint32_t>(rng()) : rng() % range;
+      std::sort(in.begin(), in.begin() + na);
+      std::sort(in.begin() + na, in.end());
+      std::vector<std::uint32_t> want(in), got(na + nb), got_scalar(na + nb);
+      std::sort(want.begin(), want.end());
+      detail::merge_runs(in.data(), na, in.data() + na, nb, got.data(), Identity{});
+      detail::merge_runs(in.data(), na, in.data() + na, nb, got_scalar.data(),
+                         [](std::uint32_t x) { return x; });
+      ASSERT_EQ(got, want) << "vector path na=" << na << " nb=" << nb << " range=" << range;
+      ASSERT_EQ(got_scalar, want) << "scalar path na=" << na << " nb=" << nb;
+    }
+}
+
+TEST(ChunkedMergeSort, ScalarMergePathU32) {
+  // A key function other than Identity forces the scalar merge for u32 too.
+  auto key = [](std::uint32_t x) { return x; };
+  for (Shape s : kShapes)
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{65537}})
+      for (std::size_t c : {std::size_t{3}, std::size_t{64}, std::size_t{0}}) {
+        auto v = make_keys<std::uint32_t>(n, s, n + c);
+        auto want = v;
+        std::stable_sort(want.begin(), want.end());
+        chunked_merge_sort(std::span<std::uint32_t>(v), key, c);
+        ASSERT_EQ(v, want) << name(s) << " n=" << n << " c=" << c;
+      }
+}
+
 TEST(ChunkedMergeSort, KeyExtremes) {
   // Keys 0 and all-ones, where an off-by-one in a digit or a sentinel shows.
   std::vector<std::uint32_t> v;

@@ -41,9 +41,11 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <type_traits>
 
 #include "kernels/sort/cache_size.h"
 #include "kernels/sort/key.h"
+#include "kernels/sort/merge_avx2.h"
 #include "kernels/sort/radix_sort.h"
 
 namespace cachetick::sort {
@@ -136,8 +138,7 @@ void merge_branchless(const T* a, std::size_t na, const T* b, std::size_t nb,
                       T* out, const KeyFn& key) {
   // Runs already in order (sorted or nearly sorted input): a plain copy.
   if (na == 0 || nb == 0 || !(key(b[0]) < key(a[na - 1]))) {
-    std::memcpy(out, a, na * sizeof(T));
-    std::memcpy(out + na, b, nb * sizeof(T));
+    std::copy(b, b + nb, std::copy(a, a + na, out));  // (memcpy; null-safe)
     return;
   }
   const std::size_t n = na + nb, k = n / 2;
@@ -153,6 +154,30 @@ void merge_branchless(const T* a, std::size_t na, const T* b, std::size_t nb,
     }
   x.run(key);
   y.run(key);
+}
+
+// The merge the sort uses: the AVX2 vector merge for plain uint32_t keys on
+// CPUs that have AVX2 (8 elements per step), the scalar branch-free merge
+// otherwise. Any non-Identity key function takes the scalar path.
+template <class T, class KeyFn>
+void merge_runs(const T* a, std::size_t na, const T* b, std::size_t nb, T* out,
+                const KeyFn& key) {
+  if constexpr (std::is_same_v<T, std::uint32_t> && std::is_same_v<KeyFn, Identity>) {
+    if (cpu_has_avx2() && na >= 16 && nb >= 16 && key(b[0]) < key(a[na - 1])) {
+#if CACHETICK_SORT_AVX2_MERGE
+      merge_u32_avx2(
+          a, na, b, nb, out,
+          [](const T* x, std::size_t nx, const T* y, std::size_t ny, std::size_t k) {
+            return merge_split(x, nx, y, ny, k, Identity{});
+          },
+          [](const T* x, std::size_t nx, const T* y, std::size_t ny, T* o) {
+            merge_branchless(x, nx, y, ny, o, Identity{});
+          });
+      return;
+#endif
+    }
+  }
+  merge_branchless(a, na, b, nb, out, key);
 }
 
 // Sorts chunks [c0, c1) of the array (chunk c = elements [c*w, min(n, c*w+w)))
@@ -173,8 +198,8 @@ void chunked_sort_rec(T* data, T* scratch, std::size_t n, std::size_t w,
   chunked_sort_rec(data, scratch, n, w, c0, cm, 1 - dst, key);
   chunked_sort_rec(data, scratch, n, w, cm, c1, 1 - dst, key);
   const std::size_t mid = cm * w;
-  merge_branchless(buf[1 - dst] + lo, mid - lo, buf[1 - dst] + mid, hi - mid,
-                   buf[dst] + lo, key);
+  merge_runs(buf[1 - dst] + lo, mid - lo, buf[1 - dst] + mid, hi - mid,
+             buf[dst] + lo, key);
 }
 
 }  // namespace detail
