@@ -161,6 +161,42 @@ void register_rows(const std::string& shape, std::size_t n, const std::string& w
   }
 }
 
+// Where the cache boundaries fall: ct_chunked on random uint32_t with the
+// chunk forced from L1-sized to beyond L2. Larger chunks mean fewer merge
+// levels but radix passes that miss the cache the chunk was meant to fit.
+void register_chunk_sweep(std::size_t n) {
+  for (std::size_t kib : {16u, 64u, 256u, 1024u, 4096u}) {
+    Spec s;
+    s.family = "sort";
+    s.variant = "ct_chunked_" + std::to_string(kib) + "KiB";
+    s.role = Role::optimised;
+    s.workload = "random";
+    s.size = n;
+    s.size_label = std::to_string(n >> 20) + "M";
+    s.working_set_bytes = 2 * n * sizeof(std::uint32_t);
+    s.op = "element";
+    s.ops_per_iter = static_cast<double>(n);
+    s.note = "chunk sweep: ct_chunked with " + std::to_string(kib) +
+             " KiB chunks (default L2/8 = " +
+             std::to_string(cs::default_chunk_elems<std::uint32_t>() * 4 / 1024) + " KiB)";
+    const std::size_t chunk = kib * 1024 / sizeof(std::uint32_t);
+    add(s, [n, chunk](benchmark::State& st, Probe& p) {
+      const auto pristine = make_input<std::uint32_t>("random", n);
+      std::vector<std::uint32_t> work(pristine);
+      cs::ChunkedMergeSorter<std::uint32_t> sorter(chunk);
+      sorter.sort(std::span<std::uint32_t>(work));  // grows the scratch, untimed
+      p.run(st, [&] {
+        std::memcpy(work.data(), pristine.data(), n * sizeof(std::uint32_t));
+        benchmark::DoNotOptimize(work.data());
+        sorter.sort(std::span<std::uint32_t>(work));
+        benchmark::DoNotOptimize(work.data());
+        benchmark::ClobberMemory();
+      });
+      if (!std::is_sorted(work.begin(), work.end())) st.SkipWithError("output not sorted");
+    });
+  }
+}
+
 }  // namespace
 
 CACHETICK_FAMILY(sort, "Chunked merge sort against the sorts people use (ns/element)") {
@@ -172,4 +208,5 @@ CACHETICK_FAMILY(sort, "Chunked merge sort against the sorts people use (ns/elem
   // bytes. One shape, two sizes.
   for (std::size_t n : {std::size_t{1} << 16, std::size_t{1} << 20})
     register_rows<std::uint64_t>("random", n, "random_u64");
+  for (std::size_t n : {std::size_t{1} << 20, std::size_t{1} << 24}) register_chunk_sweep(n);
 }
