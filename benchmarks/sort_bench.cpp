@@ -69,7 +69,7 @@ std::vector<Variant<K>> variants() {
   using Fn = std::function<void(K*, std::size_t)>;
   return {
       {"ct_chunked", Role::optimised,
-       "cachetick: radix-sorted L2/8 chunks, 4-lane branch-free merge, scratch kept",
+       "cachetick: radix-sorted L2/8 chunks, branch-free merges (AVX2 for u32), scratch kept",
        [](std::size_t n) -> Fn {
          auto sorter = std::make_shared<cs::ChunkedMergeSorter<K>>();
          std::vector<K> warm(n);  // grow the scratch now, not in the timed loop
