@@ -34,9 +34,13 @@ struct Rec64Key {
   std::uint64_t operator()(const Rec64& r) const { return r.key; }
 };
 
-enum class Shape { random, sorted, reversed, few_unique, noisy_sorted, all_equal };
-const Shape kShapes[] = {Shape::random,     Shape::sorted,       Shape::reversed,
-                         Shape::few_unique, Shape::noisy_sorted, Shape::all_equal};
+// reversed_ties: non-increasing with long runs of equal keys (the reversal
+// shortcut must keep each run in input order); sawtooth: non-increasing runs
+// of 1000 with ties, so single chunks take the shortcut but the whole does not.
+enum class Shape { random, sorted, reversed, few_unique, noisy_sorted, all_equal, reversed_ties, sawtooth };
+const Shape kShapes[] = {Shape::random,       Shape::sorted,    Shape::reversed,
+                         Shape::few_unique,   Shape::noisy_sorted, Shape::all_equal,
+                         Shape::reversed_ties, Shape::sawtooth};
 const char* name(Shape s) {
   switch (s) {
     case Shape::random: return "random";
@@ -45,6 +49,8 @@ const char* name(Shape s) {
     case Shape::few_unique: return "few_unique";
     case Shape::noisy_sorted: return "noisy_sorted";
     case Shape::all_equal: return "all_equal";
+    case Shape::reversed_ties: return "reversed_ties";
+    case Shape::sawtooth: return "sawtooth";
   }
   return "?";
 }
@@ -69,6 +75,15 @@ std::vector<K> make_keys(std::size_t n, Shape shape, std::uint64_t seed) {
         std::swap(v[rng() % n], v[rng() % n]);
       break;
     case Shape::all_equal: std::fill(v.begin(), v.end(), K(42)); break;
+    case Shape::reversed_ties:
+      for (auto& x : v) x = static_cast<K>(rng() % 5);
+      std::sort(v.begin(), v.end(), std::greater<K>());
+      break;
+    case Shape::sawtooth:
+      for (auto& x : v) x = static_cast<K>(rng() % 50);
+      for (std::size_t s = 0; s < n; s += 1000)
+        std::sort(v.begin() + s, v.begin() + std::min(n, s + 1000), std::greater<K>());
+      break;
   }
   return v;
 }

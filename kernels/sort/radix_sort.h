@@ -12,10 +12,11 @@
 // being filled fits L1d with room to spare; 2048 streams (128 KiB) do not, and
 // the partially written lines then bounce between L1 and L2.
 //
-// Cheap wins kept because they cost one compare per element in the counting
-// pass: a digit that is the same for every key (small or few-unique keys)
-// skips its pass, and an input that is already ascending (or strictly
-// descending: no equal keys whose order could flip) needs no scatter at all.
+// Cheap wins kept because they cost nearly nothing where they do not apply:
+// a digit that is the same for every key (small or few-unique keys) skips its
+// pass, and an input that is already ascending (or non-increasing: reversed,
+// then runs of equal keys put back in input order) is not counted or
+// scattered at all - a scan that stops at the first disagreeing pair.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +33,38 @@ namespace cachetick::sort {
 
 namespace detail {
 
+// After reversing a non-increasing array, runs of equal keys are in reverse
+// input order; reversing each run back makes the whole reversal stable.
+template <class T, class KeyFn>
+void unreverse_equal_runs(T* v, std::size_t n, const KeyFn& key) {
+  for (std::size_t s = 0; s < n;) {
+    std::size_t e = s + 1;
+    while (e < n && !(key(v[s]) < key(v[e]))) ++e;  // ascending now: equal
+    std::reverse(v + s, v + e);
+    s = e;
+  }
+}
+
+// Copies src[0, n), which is non-increasing, to dst ascending and stably.
+template <class T, class KeyFn>
+void reverse_stable_copy(const T* src, std::size_t n, T* dst, const KeyFn& key) {
+  std::reverse_copy(src, src + n, dst);
+  unreverse_equal_runs(dst, n, key);
+}
+
+// Already ascending (returns 1) or non-increasing (returns -1)? Both scans
+// stop at the first pair that disagrees: on random input after one or two
+// compares, so the check is free where it does not help.
+template <class T, class KeyFn>
+int presorted(const T* src, std::size_t n, const KeyFn& key) {
+  std::size_t i = 1;
+  while (i < n && !(key(src[i]) < key(src[i - 1]))) ++i;
+  if (i >= n) return 1;
+  i = 1;
+  while (i < n && !(key(src[i - 1]) < key(src[i]))) ++i;
+  return i >= n ? -1 : 0;
+}
+
 // Sorts src[0, n) using tmp[0, n) as the other half of a ping-pong pair and
 // returns whichever of the two now holds the sorted elements. Both buffers
 // are used; neither is allocated here.
@@ -41,26 +74,22 @@ T* radix_sort_ping_pong(T* src, T* tmp, std::size_t n, const KeyFn& key) {
   using K = key_type_t<T, KeyFn>;
   constexpr int kDigits = sizeof(K);
   if (n < 2) return src;
+  if (const int p = presorted(src, n, key)) {
+    if (p > 0) return src;
+    reverse_stable_copy(src, n, tmp, key);
+    return tmp;
+  }
 
   // One counting pass for every digit: the keys are read once, not per digit.
   // Counts in size_t: a chunk is small, but the floor sorts whole arrays.
   std::array<std::array<std::size_t, 256>, kDigits> count{};
-  std::size_t falls = 0;  // adjacent pairs with k[i] < k[i-1]
-  K prev = key(src[0]);
   for (std::size_t i = 0; i < n; ++i) {
     const K k = key(src[i]);
-    falls += k < prev;
-    prev = k;
     // Spelled out per digit (a fold, not a loop over d): GCC -O2 does not
     // unroll the loop, and the rolled version costs 2-3x in this pass.
     [&]<std::size_t... d>(std::index_sequence<d...>) {
       (++count[d][(k >> (8 * d)) & 0xFF], ...);
     }(std::make_index_sequence<kDigits>{});
-  }
-  if (falls == 0) return src;  // already ascending
-  if (falls == n - 1) {        // strictly descending: reversing is the stable sort
-    std::reverse_copy(src, src + n, tmp);
-    return tmp;
   }
 
   const K first = key(src[0]);
