@@ -112,7 +112,7 @@ void expect_sorted_like_std(std::vector<K> in, std::size_t chunk, const std::str
   ASSERT_EQ(got, want) << what << " chunk=" << chunk;
 }
 
-TEST(CacheSize, SysfsOrFallbackIsPlausible) {
+TEST(SortCacheSize, SysfsOrFallbackIsPlausible) {
   EXPECT_GE(cache_size_bytes(1), 4u << 10);
   EXPECT_GE(cache_size_bytes(2), cache_size_bytes(1));
   EXPECT_GE(cache_size_bytes(3), 1u << 20);
@@ -123,7 +123,7 @@ TEST(CacheSize, SysfsOrFallbackIsPlausible) {
   EXPECT_EQ(detail::parse_cache_size("garbage"), 0u);
 }
 
-TEST(ChunkedMergeSort, U32EqualsStableSortAllLengthsShapesChunks) {
+TEST(SortChunked, U32EqualsStableSortAllLengthsShapesChunks) {
   for (Shape s : kShapes)
     for (std::size_t n : lengths())
       for (std::size_t c : kChunks) {
@@ -133,7 +133,7 @@ TEST(ChunkedMergeSort, U32EqualsStableSortAllLengthsShapesChunks) {
       }
 }
 
-TEST(ChunkedMergeSort, U64EqualsStableSortAllLengthsShapesChunks) {
+TEST(SortChunked, U64EqualsStableSortAllLengthsShapesChunks) {
   for (Shape s : kShapes)
     for (std::size_t n : lengths())
       for (std::size_t c : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{0}}) {
@@ -143,7 +143,7 @@ TEST(ChunkedMergeSort, U64EqualsStableSortAllLengthsShapesChunks) {
       }
 }
 
-TEST(ChunkedMergeSort, AroundChunkBoundaries) {
+TEST(SortChunked, AroundChunkBoundaries) {
   // n = k*chunk + {-1, 0, +1} for k = 1..9: the last chunk is full, missing one
   // element, or a single element; the merge tree is balanced or lopsided.
   for (std::size_t chunk : {std::size_t{5}, std::size_t{64}, std::size_t{1000}})
@@ -164,7 +164,7 @@ TEST(ChunkedMergeSort, AroundChunkBoundaries) {
 // long lopsided ones: covers the vector merge's lane split, its short-rest
 // finish and the scalar fallbacks. uint32_t with Identity takes the AVX2 path
 // where the CPU has it; the same keys through a lambda key take the scalar one.
-TEST(Merge, AllLengthPairsBothPaths) {
+TEST(SortMerge, AllLengthPairsBothPaths) {
   std::mt19937 rng(7);
   std::vector<std::pair<std::size_t, std::size_t>> sizes;
   for (std::size_t na = 0; na <= 40; ++na)
@@ -188,7 +188,7 @@ TEST(Merge, AllLengthPairsBothPaths) {
     }
 }
 
-TEST(ChunkedMergeSort, ScalarMergePathU32) {
+TEST(SortChunked, ScalarMergePathU32) {
   // A key function other than Identity forces the scalar merge for u32 too.
   auto key = [](std::uint32_t x) { return x; };
   for (Shape s : kShapes)
@@ -202,7 +202,7 @@ TEST(ChunkedMergeSort, ScalarMergePathU32) {
       }
 }
 
-TEST(ChunkedMergeSort, KeyExtremes) {
+TEST(SortChunked, KeyExtremes) {
   // Keys 0 and all-ones, where an off-by-one in a digit or a sentinel shows.
   std::vector<std::uint32_t> v;
   for (int i = 0; i < 1000; ++i) v.push_back(i % 3 == 0 ? 0u : i % 3 == 1 ? ~0u : 1u << 31);
@@ -238,7 +238,7 @@ void expect_stable(SortFn sort_fn, const std::string& what) {
     }
 }
 
-TEST(Stability, ChunkedMergeSortPairs) {
+TEST(SortStability, ChunkedMergeSortPairs) {
   for (std::size_t c : {std::size_t{1}, std::size_t{3}, std::size_t{100}, std::size_t{0}}) {
     expect_stable<Rec, RecKey>(
         [c](std::vector<Rec>& v) { chunked_merge_sort(std::span<Rec>(v), RecKey{}, c); },
@@ -249,7 +249,7 @@ TEST(Stability, ChunkedMergeSortPairs) {
   }
 }
 
-TEST(Stability, RadixNaiveAndNaiveChunkedPairs) {
+TEST(SortStability, RadixNaiveAndNaiveChunkedPairs) {
   expect_stable<Rec, RecKey>([](std::vector<Rec>& v) { radix_sort(std::span<Rec>(v), RecKey{}); },
                              "radix");
   expect_stable<Rec64, Rec64Key>(
@@ -261,7 +261,7 @@ TEST(Stability, RadixNaiveAndNaiveChunkedPairs) {
       "naive_chunked");
 }
 
-TEST(Baselines, EqualStableSortOnAllShapes) {
+TEST(SortBaselines, EqualStableSortOnAllShapes) {
   for (Shape s : kShapes)
     for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{999},
                           std::size_t{65536}, std::size_t{70001}}) {
@@ -283,7 +283,7 @@ TEST(Baselines, EqualStableSortOnAllShapes) {
     }
 }
 
-TEST(ChunkedMergeSorter, ReusesScratchAcrossSizes) {
+TEST(SortSorter, ReusesScratchAcrossSizes) {
   // Grow, shrink, grow again: the kept scratch must never be too small.
   ChunkedMergeSorter<std::uint32_t> sorter(100);
   EXPECT_EQ(sorter.chunk_elems(), 100u);
@@ -296,7 +296,7 @@ TEST(ChunkedMergeSorter, ReusesScratchAcrossSizes) {
   }
 }
 
-TEST(Errors, NullDataWithLengthIsRejected) {
+TEST(SortErrors, NullDataWithLengthIsRejected) {
   // Read through a volatile: with a literal nullptr GCC -O3 inlines the sort
   // past the throwing check and warns (-Warray-bounds) about the dead path.
   std::uint32_t* volatile null_data = nullptr;
