@@ -1,0 +1,112 @@
+// Byte-string hashing and equality for the interner's hot path.
+//
+// Why our own hash instead of absl::Hash or std::hash:
+//  - std::hash<string_view> (libstdc++: murmur2, 4-byte steps, out of line)
+//    costs ~3x more on 24-64 B strings than two 64x64->128 multiplies;
+//  - absl::Hash is good but seeded per process (ASLR), so table layout, probe
+//    lengths and simulated cache counts change from run to run; cachetick
+//    wants identical probes every run (and under callgrind).
+// The mixing is the wyhash idea (folded 128-bit multiply), fixed seed: it is
+// NOT flood-resistant; an interner fed attacker-chosen strings should use a
+// seeded hash (the interner takes it as a template parameter).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace cachetick::strings {
+
+namespace detail {
+inline std::uint64_t load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);  // one unaligned mov on x86
+  return v;
+}
+inline std::uint64_t load32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+// Folded 64x64->128 multiply: every output bit depends on every input bit of
+// both operands, in ~4 cycles (mul latency) - the cheapest good mixer on x86.
+inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+constexpr std::uint64_t kP0 = 0xa0761d6478bd642full;
+constexpr std::uint64_t kP1 = 0xe7037ed1a0b428dbull;
+constexpr std::uint64_t kP2 = 0x8ebc6af09c88c6e3ull;
+constexpr std::uint64_t kP3 = 0x589965cc75374cc3ull;
+}  // namespace detail
+
+// Reads only bytes inside [p, p+n): short strings use two overlapping loads
+// instead of a byte loop, so 1..16 B cost the same and no branch depends on
+// the exact length beyond three size classes.
+inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
+  using namespace detail;
+  std::uint64_t seed = kP0 ^ (n * kP1);
+  std::uint64_t a, b;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = load64(p);
+      b = load64(p + n - 8);
+    } else if (n >= 4) {
+      a = load32(p);
+      b = load32(p + n - 4);
+    } else if (n > 0) {
+      a = (std::uint64_t(std::uint8_t(p[0])) << 16) |
+          (std::uint64_t(std::uint8_t(p[n >> 1])) << 8) |
+          std::uint64_t(std::uint8_t(p[n - 1]));
+      b = 0;
+    } else {
+      a = b = 0;
+    }
+  } else {
+    std::size_t i = n;
+    // Two independent multiply lanes per 32 B: the multiplies overlap in
+    // the pipeline, so a 64 B string costs ~2 multiply latencies, not 4.
+    while (i > 32) {
+      std::uint64_t l0 = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
+      std::uint64_t l1 = mix(load64(p + 16) ^ kP2, load64(p + 24) ^ seed);
+      seed = l0 ^ l1;
+      p += 32;
+      i -= 32;
+    }
+    if (i > 16) seed = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
+    a = load64(p + i - 16);
+    b = load64(p + i - 8);
+  }
+  return mix(kP3 ^ n, mix(a ^ kP1, b ^ seed));
+}
+
+struct BytesHash {
+  std::uint64_t operator()(std::string_view s) const {
+    return hash_bytes(s.data(), s.size());
+  }
+};
+
+// Equality of two byte ranges of the same length n, inlined. glibc's memcmp
+// is fast on long inputs but is a call plus a size dispatch; for the 2-64 B
+// keys interning is about, a few overlapping 8-byte loads win.
+inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
+  using namespace detail;
+  if (n >= 8) {
+    // Overlapping tail load: the last 8 bytes, even if they overlap a block.
+    std::uint64_t diff = load64(a + n - 8) ^ load64(b + n - 8);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      diff |= (load64(a + i) ^ load64(b + i)) | (load64(a + i + 8) ^ load64(b + i + 8));
+    if (i + 8 <= n) diff |= load64(a + i) ^ load64(b + i);
+    return diff == 0;
+  }
+  if (n >= 4) {
+    return ((load32(a) ^ load32(b)) | (load32(a + n - 4) ^ load32(b + n - 4))) == 0;
+  }
+  std::uint32_t diff = 0;
+  for (std::size_t i = 0; i < n; ++i) diff |= std::uint8_t(a[i]) ^ std::uint8_t(b[i]);
+  return diff == 0;
+}
+
+}  // namespace cachetick::strings
