@@ -42,13 +42,17 @@ constexpr std::uint64_t kP3 = 0x589965cc75374cc3ull;
 }  // namespace detail
 
 // Reads only bytes inside [p, p+n): short strings use two overlapping loads
-// instead of a byte loop, so 1..16 B cost the same and no branch depends on
-// the exact length beyond three size classes.
-inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
+// instead of a byte loop, so 1..16 B cost the same. Up to 64 B every 16 B
+// lane is mixed independently (overlapping loads cover the tail), so the
+// multiplies run in parallel and the dependency chain is 2 multiplies deep
+// whatever the length: the interner's next step (the slot load) waits on
+// that latency, not on the multiply throughput.
+[[gnu::always_inline]] inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
   using namespace detail;
-  std::uint64_t seed = kP0 ^ (n * kP1);
-  std::uint64_t a, b;
+  const std::uint64_t seed = kP0 ^ n;
+  std::uint64_t acc;
   if (n <= 16) {
+    std::uint64_t a, b;
     if (n >= 8) {
       a = load64(p);
       b = load64(p + n - 8);
@@ -63,26 +67,31 @@ inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
     } else {
       a = b = 0;
     }
+    acc = mix(a ^ kP1, b ^ seed);
+  } else if (n <= 32) {
+    acc = mix(load64(p) ^ kP1, load64(p + 8) ^ seed) ^
+          mix(load64(p + n - 16) ^ kP2, load64(p + n - 8) ^ seed);
   } else {
-    std::size_t i = n;
-    // Two independent multiply lanes per 32 B: the multiplies overlap in
-    // the pipeline, so a 64 B string costs ~2 multiply latencies, not 4.
-    while (i > 32) {
-      std::uint64_t l0 = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
-      std::uint64_t l1 = mix(load64(p + 16) ^ kP2, load64(p + 24) ^ seed);
-      seed = l0 ^ l1;
-      p += 32;
-      i -= 32;
+    std::uint64_t s = seed;
+    const char* const end = p + n;
+    // Long strings: 64 B per step, four independent lanes per step; only
+    // the step-to-step seed is a chain. The last 64 B (overlapping the
+    // previous step if n is not a multiple of 64) close the hash.
+    while (end - p > 64) {
+      s = mix(load64(p) ^ kP1, load64(p + 8) ^ s) ^ mix(load64(p + 16) ^ kP2, load64(p + 24) ^ s) ^
+          mix(load64(p + 32) ^ kP3, load64(p + 40) ^ s) ^ mix(load64(p + 48) ^ kP0, load64(p + 56) ^ s);
+      p += 64;
     }
-    if (i > 16) seed = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
-    a = load64(p + i - 16);
-    b = load64(p + i - 8);
+    const char* t = n <= 64 ? p : end - 64;  // 33..64 B: first 32 + last 32
+    const char* u = end - 32;
+    acc = mix(load64(t) ^ kP1, load64(t + 8) ^ s) ^ mix(load64(t + 16) ^ kP2, load64(t + 24) ^ s) ^
+          mix(load64(u) ^ kP3, load64(u + 8) ^ s) ^ mix(load64(u + 16) ^ kP0, load64(u + 24) ^ s);
   }
-  return mix(kP3 ^ n, mix(a ^ kP1, b ^ seed));
+  return mix(kP3 ^ n, acc);
 }
 
 struct BytesHash {
-  std::uint64_t operator()(std::string_view s) const {
+  [[gnu::always_inline]] std::uint64_t operator()(std::string_view s) const {
     return hash_bytes(s.data(), s.size());
   }
 };
@@ -90,15 +99,16 @@ struct BytesHash {
 // Equality of two byte ranges of the same length n, inlined. glibc's memcmp
 // is fast on long inputs but is a call plus a size dispatch; for the 2-64 B
 // keys interning is about, a few overlapping 8-byte loads win.
-inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
+[[gnu::always_inline]] inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
   using namespace detail;
   if (n >= 8) {
-    // Overlapping tail load: the last 8 bytes, even if they overlap a block.
-    std::uint64_t diff = load64(a + n - 8) ^ load64(b + n - 8);
-    std::size_t i = 0;
+    // First and last 8 bytes (overlapping when n < 16): 8..16 B in two
+    // loads per side, no loop.
+    std::uint64_t diff = (load64(a) ^ load64(b)) | (load64(a + n - 8) ^ load64(b + n - 8));
+    std::size_t i = 8;
     for (; i + 16 <= n; i += 16)
       diff |= (load64(a + i) ^ load64(b + i)) | (load64(a + i + 8) ^ load64(b + i + 8));
-    if (i + 8 <= n) diff |= load64(a + i) ^ load64(b + i);
+    if (i + 8 < n) diff |= load64(a + i) ^ load64(b + i);  // gap before the tail
     return diff == 0;
   }
   if (n >= 4) {

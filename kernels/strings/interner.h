@@ -58,7 +58,9 @@ class BasicInterner {
   BasicInterner& operator=(BasicInterner&&) noexcept = default;
 
   // The id of `s`, adding it if new. Existing strings: no allocation.
-  StringId intern(std::string_view s) {
+  // Forced inline: the hit path is ~40 instructions and callers loop over
+  // it; a call would spill the table pointers and serialise the hashes.
+  [[gnu::always_inline]] StringId intern(std::string_view s) {
     const std::uint64_t h = hash_(s);
     const std::uint64_t tag = h >> 32;  // high bits: independent of the slot
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
@@ -74,7 +76,7 @@ class BasicInterner {
   }
 
   // The id of `s` if it was interned; never inserts, never allocates.
-  std::optional<StringId> find(std::string_view s) const {
+  [[gnu::always_inline]] std::optional<StringId> find(std::string_view s) const {
     const std::uint64_t h = hash_(s);
     const std::uint64_t tag = h >> 32;
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
@@ -113,7 +115,8 @@ class BasicInterner {
  private:
   static constexpr std::size_t kMinSlots = 16;
 
-  StringId insert(std::string_view s, std::uint64_t h, std::size_t i) {
+  // Out of line and cold: keeps the hit path (the loop callers inline) small.
+  [[gnu::noinline, gnu::cold]] StringId insert(std::string_view s, std::uint64_t h, std::size_t i) {
     if (views_.size() >= kMaxStrings) [[unlikely]]
       throw std::length_error("cachetick::strings::Interner: more than 2^32-1 strings");
     // Keep load <= 1/2: linear probing's expected hit probe stays ~1.5 slots
