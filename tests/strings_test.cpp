@@ -260,13 +260,52 @@ TEST(StringsInterner, StoresEachDistinctStringOnce) {
   EXPECT_GE(in.memory_bytes(), distinct_bytes);
 }
 
-TEST(StringsInterner, MoveKeepsViewsValid) {
+TEST(StringsInterner, MoveKeepsViewsValidAndLeavesAUsableEmptySource) {
   cs::Interner a;
   const auto id = a.intern("moved string that is longer than SSO");
+  a.intern("second");
   const auto v = a.view(id);
   cs::Interner b = std::move(a);
   EXPECT_EQ(b.view(id).data(), v.data());
   EXPECT_EQ(b.intern("moved string that is longer than SSO"), id);
+  // The moved-from interner is empty, rejects old ids and works again
+  // without touching b's table or arena.
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): that is the test
+  EXPECT_FALSE(a.find("second").has_value());
+  EXPECT_THROW((void)a.view(id), std::out_of_range);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.intern("fresh" + std::to_string(i)), static_cast<std::uint32_t>(i));
+  EXPECT_EQ(b.view(id), "moved string that is longer than SSO");
+  EXPECT_EQ(b.view(1), "second");
+  EXPECT_EQ(b.size(), 2u);
+}
+
+TEST(StringsInterner, MoveAssignmentReplacesTheTarget) {
+  cs::Interner a, b;
+  a.intern("a0");
+  a.intern("a1");
+  b.intern("b0");
+  const auto v = a.view(1);
+  b = std::move(a);
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.view(1).data(), v.data());
+  EXPECT_EQ(b.intern("a1"), 1u);
+  EXPECT_FALSE(b.find("b0").has_value());
+  EXPECT_EQ(a.intern("x"), 0u);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(StringsInterner, ImpossibleCapacityIsAClearError) {
+  EXPECT_THROW(cs::Interner(std::size_t{1} << 33), std::length_error);
+}
+
+TEST(StringsArena, MovedFromArenaDoesNotWriteIntoTheMovedChunks) {
+  cs::ByteArena a;
+  const auto v = a.copy("kept bytes");
+  cs::ByteArena b = std::move(a);
+  const auto w = a.copy("new bytes after the move");  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(v, "kept bytes");
+  EXPECT_EQ(w, "new bytes after the move");
+  EXPECT_EQ(b.bytes_used(), 10u);
+  EXPECT_EQ(a.bytes_used(), 24u);
 }
 
 TEST(StringsInterner, AllInternersAgree) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cachetick::strings {
@@ -25,8 +26,30 @@ class ByteArena {
   ByteArena() = default;
   ByteArena(const ByteArena&) = delete;             // views point into us
   ByteArena& operator=(const ByteArena&) = delete;
-  ByteArena(ByteArena&&) noexcept = default;        // chunks stay put
-  ByteArena& operator=(ByteArena&&) noexcept = default;
+  // A move hands the chunks over (they stay put, so views stay valid) and
+  // leaves the source empty: it must not keep bumping into chunks it no
+  // longer owns.
+  ByteArena(ByteArena&& o) noexcept
+      : chunks_(std::move(o.chunks_)),
+        cur_(std::exchange(o.cur_, nullptr)),
+        end_(std::exchange(o.end_, nullptr)),
+        next_(std::exchange(o.next_, kFirstChunk / 2)),
+        used_(std::exchange(o.used_, 0)),
+        reserved_(std::exchange(o.reserved_, 0)) {
+    o.chunks_.clear();
+  }
+  ByteArena& operator=(ByteArena&& o) noexcept {
+    if (this != &o) {
+      ByteArena tmp(std::move(o));
+      chunks_.swap(tmp.chunks_);
+      std::swap(cur_, tmp.cur_);
+      std::swap(end_, tmp.end_);
+      std::swap(next_, tmp.next_);
+      std::swap(used_, tmp.used_);
+      std::swap(reserved_, tmp.reserved_);
+    }
+    return *this;
+  }
 
   // Copies `s` into the arena; the returned view lives as long as the arena.
   // No alignment: strings are read with unaligned (memcpy) loads anyway, and

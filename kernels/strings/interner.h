@@ -23,11 +23,13 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kernels/strings/arena.h"
@@ -45,17 +47,44 @@ class BasicInterner {
 
   explicit BasicInterner(std::size_t expected_distinct = 0, Hash hash = Hash())
       : hash_(hash) {
+    if (expected_distinct > kMaxStrings)
+      throw std::length_error("cachetick::strings::Interner: expected_distinct > 2^32-2");
     std::size_t cap = kMinSlots;
     while (cap < 2 * expected_distinct) cap *= 2;
     slots_.assign(cap, 0);
+    table_ = slots_.data();
     mask_ = cap - 1;
     views_.reserve(expected_distinct);
   }
 
   BasicInterner(const BasicInterner&) = delete;  // views point into arena_
   BasicInterner& operator=(const BasicInterner&) = delete;
-  BasicInterner(BasicInterner&&) noexcept = default;
-  BasicInterner& operator=(BasicInterner&&) noexcept = default;
+  // A move hands over the table, the views and the arena chunks (views stay
+  // valid: the bytes do not move). The source becomes a valid empty
+  // interner: its table is the shared all-empty sentinel, so a probe finds
+  // "absent" and the first insert allocates - no allocation in the move.
+  BasicInterner(BasicInterner&& o) noexcept
+      : hash_(o.hash_),
+        slots_(std::move(o.slots_)),
+        table_(std::exchange(o.table_, kEmptyTable)),
+        mask_(std::exchange(o.mask_, 0)),
+        views_(std::move(o.views_)),
+        arena_(std::move(o.arena_)) {
+    o.slots_.clear();
+    o.views_.clear();
+  }
+  BasicInterner& operator=(BasicInterner&& o) noexcept {
+    if (this != &o) {
+      BasicInterner tmp(std::move(o));
+      std::swap(hash_, tmp.hash_);
+      slots_.swap(tmp.slots_);
+      std::swap(table_, tmp.table_);
+      std::swap(mask_, tmp.mask_);
+      views_.swap(tmp.views_);
+      std::swap(arena_, tmp.arena_);
+    }
+    return *this;
+  }
 
   // The id of `s`, adding it if new. Existing strings: no allocation.
   // Forced inline: the hit path is ~40 instructions and callers loop over
@@ -64,7 +93,7 @@ class BasicInterner {
     const std::uint64_t h = hash_(s);
     const std::uint64_t tag = h >> 32;  // high bits: independent of the slot
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint64_t slot = slots_[i];
+      const std::uint64_t slot = table_[i];
       if (slot == 0) return insert(s, h, i);
       if ((slot >> 32) == tag) {
         const StringId id = static_cast<StringId>(slot) - 1;
@@ -80,7 +109,7 @@ class BasicInterner {
     const std::uint64_t h = hash_(s);
     const std::uint64_t tag = h >> 32;
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint64_t slot = slots_[i];
+      const std::uint64_t slot = table_[i];
       if (slot == 0) return std::nullopt;
       if ((slot >> 32) == tag) {
         const StringId id = static_cast<StringId>(slot) - 1;
@@ -114,6 +143,7 @@ class BasicInterner {
 
  private:
   static constexpr std::size_t kMinSlots = 16;
+  static constexpr std::uint64_t kEmptyTable[1] = {0};
 
   // Out of line and cold: keeps the hit path (the loop callers inline) small.
   [[gnu::noinline, gnu::cold]] StringId insert(std::string_view s, std::uint64_t h, std::size_t i) {
@@ -136,7 +166,7 @@ class BasicInterner {
   // growth is rare (log2 of the vocabulary), so recomputing is cheaper than
   // doubling every slot to keep the full hash.
   void grow() {
-    std::vector<std::uint64_t> bigger(slots_.size() * 2, 0);
+    std::vector<std::uint64_t> bigger(std::max(kMinSlots, slots_.size() * 2), 0);
     mask_ = bigger.size() - 1;
     for (std::size_t id = 0; id < views_.size(); ++id) {
       const std::uint64_t h = hash_(views_[id]);
@@ -145,10 +175,12 @@ class BasicInterner {
       bigger[i] = ((h >> 32) << 32) | (std::uint64_t(id) + 1);
     }
     slots_.swap(bigger);
+    table_ = slots_.data();
   }
 
   Hash hash_;
-  std::vector<std::uint64_t> slots_;
+  std::vector<std::uint64_t> slots_;            // owns the table
+  const std::uint64_t* table_ = kEmptyTable;    // slots_.data(), or the sentinel
   std::size_t mask_ = 0;
   std::vector<std::string_view> views_;
   ByteArena arena_;
