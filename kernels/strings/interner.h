@@ -92,32 +92,24 @@ class BasicInterner {
   [[gnu::always_inline]] StringId intern(std::string_view s) {
     const std::uint64_t h = hash_(s);
     const std::uint64_t tag = h >> 32;  // high bits: independent of the slot
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint64_t slot = table_[i];
-      if (slot == 0) return insert(s, h, i);
-      if ((slot >> 32) == tag) {
-        const StringId id = static_cast<StringId>(slot) - 1;
-        const std::string_view v = views_[id];
-        if (v.size() == s.size() && bytes_equal(v.data(), s.data(), s.size()))
-          return id;
-      }
-    }
+    // The probe loop looks at tags only; the byte compare sits after it,
+    // once, so the compiler keeps the loop tiny instead of hoisting the
+    // compare's set-up into registers (and spilling) for every probe.
+    std::size_t i = h & mask_;
+    std::uint64_t slot;
+    while ((slot = table_[i]) != 0 && (slot >> 32) != tag) i = (i + 1) & mask_;
+    if (slot == 0) return insert(s, h, i);
+    const StringId id = static_cast<StringId>(slot) - 1;
+    const std::string_view v = views_[id];
+    if (v.size() == s.size() && bytes_equal(v.data(), s.data(), s.size())) [[likely]]
+      return id;
+    return intern_after_collision(s, h, (i + 1) & mask_);  // 1 in ~2^32
   }
 
   // The id of `s` if it was interned; never inserts, never allocates.
   [[gnu::always_inline]] std::optional<StringId> find(std::string_view s) const {
     const std::uint64_t h = hash_(s);
-    const std::uint64_t tag = h >> 32;
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint64_t slot = table_[i];
-      if (slot == 0) return std::nullopt;
-      if ((slot >> 32) == tag) {
-        const StringId id = static_cast<StringId>(slot) - 1;
-        const std::string_view v = views_[id];
-        if (v.size() == s.size() && bytes_equal(v.data(), s.data(), s.size()))
-          return id;
-      }
-    }
+    return find_from(s, h, h & mask_);
   }
 
   // The string behind `id`; throws std::out_of_range for an id never issued.
@@ -144,6 +136,35 @@ class BasicInterner {
  private:
   static constexpr std::size_t kMinSlots = 16;
   static constexpr std::uint64_t kEmptyTable[1] = {0};
+
+  // The full probe (tag, then bytes, for every candidate) from slot i.
+  std::optional<StringId> find_from(std::string_view s, std::uint64_t h, std::size_t i) const {
+    const std::uint64_t tag = h >> 32;
+    for (;; i = (i + 1) & mask_) {
+      const std::uint64_t slot = table_[i];
+      if (slot == 0) return std::nullopt;
+      if ((slot >> 32) == tag) {
+        const StringId id = static_cast<StringId>(slot) - 1;
+        const std::string_view v = views_[id];
+        if (v.size() == s.size() && bytes_equal(v.data(), s.data(), s.size())) return id;
+      }
+    }
+  }
+
+  // A 32-bit tag matched a different string: keep probing with full checks.
+  [[gnu::noinline, gnu::cold]] StringId intern_after_collision(std::string_view s, std::uint64_t h,
+                                                                std::size_t i) {
+    const std::uint64_t tag = h >> 32;
+    for (;; i = (i + 1) & mask_) {
+      const std::uint64_t slot = table_[i];
+      if (slot == 0) return insert(s, h, i);
+      if ((slot >> 32) == tag) {
+        const StringId id = static_cast<StringId>(slot) - 1;
+        const std::string_view v = views_[id];
+        if (v.size() == s.size() && bytes_equal(v.data(), s.data(), s.size())) return id;
+      }
+    }
+  }
 
   // Out of line and cold: keeps the hit path (the loop callers inline) small.
   [[gnu::noinline, gnu::cold]] StringId insert(std::string_view s, std::uint64_t h, std::size_t i) {
