@@ -462,8 +462,9 @@ const cs::Corpus& records_corpus() {
   return c;
 }
 
-// Each Build returns an object owning the column and its store; `records`
-// is the number of records, `col` the bytes of the column itself.
+// A build function returns the column (one handle per record) together with
+// whatever owns the strings, and reports the column array's own heap bytes
+// through its `col` argument; the rest of the heap growth is the strings.
 struct Column {
   virtual ~Column() = default;
 };
