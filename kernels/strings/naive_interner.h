@@ -26,7 +26,9 @@ class NaiveInterner {
   std::uint32_t intern(std::string_view s) {
     for (std::size_t i = 0; i < views_.size(); ++i) {
       const std::string_view v = views_[i];
-      if (v.size() == s.size() && std::memcmp(v.data(), s.data(), s.size()) == 0)
+      // memcmp with a null pointer is undefined even for 0 bytes, and an
+      // empty string_view may carry one.
+      if (v.size() == s.size() && (s.empty() || std::memcmp(v.data(), s.data(), s.size()) == 0))
         return static_cast<std::uint32_t>(i);
     }
     if (views_.size() >= 0xFFFFFFFFull)
