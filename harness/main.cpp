@@ -1,0 +1,121 @@
+// cachetick: the command line.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "harness/build_info.h"
+#include "harness/context.h"
+#include "harness/registry.h"
+#include "harness/run.h"
+
+namespace {
+
+int list_command(const cachetick::RunOptions& sel, bool families_only) {
+  using namespace cachetick;
+  if (families_only) {
+    for (const auto& f : families()) std::printf("%-10s %s\n", f.name.c_str(), f.description.c_str());
+    return 0;
+  }
+  std::vector<const Entry*> chosen;
+  try {
+    chosen = select(sel);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "cachetick list: %s\n", e.what());
+    return 2;
+  }
+  std::size_t w = 4;
+  for (const Entry* e : chosen) w = std::max(w, e->spec.name().size());
+  std::printf("%-*s  %-9s  %-10s %8s  %10s  %s\n", static_cast<int>(w), "name", "role", "op",
+              "ops/iter", "working set", "note");
+  for (const Entry* e : chosen) {
+    const Spec& s = e->spec;
+    std::printf("%-*s  %-9s  %-10s %8g  %10s  %s\n", static_cast<int>(w), s.name().c_str(),
+                to_string(s.role), s.op.c_str(), s.ops_per_iter,
+                s.working_set_bytes ? format_bytes(s.working_set_bytes).c_str() : "-",
+                s.note.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cachetick: what memory and cache optimisations really buy, measured on this machine"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("cachetick ") + CACHETICK_VERSION);
+
+  cachetick::RunOptions ro;
+  auto add_selection = [&](CLI::App* c) {
+    c->add_option("-f,--filter", ro.filter,
+                  "ECMAScript regex matched against family/variant/workload/size");
+    c->add_option("--family", ro.families, "Only these families (repeat or comma-separate)")
+        ->delimiter(',');
+    c->add_flag("-q,--quick", ro.quick,
+                "Smoke run: 1 repetition, short runs, working sets above 8MiB skipped");
+  };
+
+  CLI::App* run = app.add_subcommand("run", "Run the benchmarks and judge them against the budget");
+  add_selection(run);
+  run->add_option("-r,--repetitions", ro.repetitions, "Repetitions per benchmark (median reported)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  run->add_option("--min-time", ro.min_time, "Minimum seconds per repetition")
+      ->check(CLI::Range(0.001, 60.0))
+      ->capture_default_str();
+  run->add_option("-o,--out", ro.out, "Result JSON file (default results/runs/<date>-<host>.json)");
+  run->add_flag("--no-out", ro.no_out, "Console only: write no result file");
+  run->add_option("--budget-ns", ro.budget_ns, "Per-operation budget in ns")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_flag("--fail-over-budget", ro.fail_over_budget,
+                "Exit 1 when any benchmark is over its budget");
+  run->add_option("gbench", ro.passthrough,
+                  "Google Benchmark flags after --, e.g. -- --benchmark_enable_random_interleaving=true");
+  run->positionals_at_end();
+
+  bool families_only = false;
+  CLI::App* list = app.add_subcommand("list", "List families, or every benchmark: name, role, op, working set");
+  add_selection(list);
+  list->add_flag("--families", families_only, "Only the families");
+
+  std::vector<std::string> record(argv, argv + argc);
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const CLI::App* c : app.get_subcommands({})) {
+      known = known || c->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + c->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "cachetick: unknown command '%s' (commands: %s; see --help)\n", argv[1],
+                   names.c_str());
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message
+    std::fprintf(stderr, "Run 'cachetick --help' or 'cachetick <command> --help'.\n");
+    return 2;
+  }
+  for (const std::string& a : ro.passthrough)
+    if (a.rfind("--benchmark_", 0) != 0) {
+      std::fprintf(stderr, "cachetick run: '%s' is not a Google Benchmark flag "
+                           "(pass-through flags go after -- and start with --benchmark_)\n",
+                   a.c_str());
+      return 2;
+    }
+
+  if (*run) return cachetick::run(ro, record);
+  if (*list) return list_command(ro, families_only);
+  return 2;
+}

@@ -1,0 +1,231 @@
+// The harness's own logic: selection, units, files, probe and collectors.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness/atomic_file.h"
+#include "harness/context.h"
+#include "harness/probe.h"
+#include "harness/registry.h"
+#include "harness/reporter.h"
+#include "harness/run.h"
+#include "harness/tsc.h"
+
+using namespace cachetick;
+namespace fs = std::filesystem;
+
+namespace {
+
+void noop(benchmark::State&, Probe&) {}
+
+Spec spec(const char* fam, const char* var, const char* wl, const char* size, std::uint64_t ws) {
+  Spec s;
+  s.family = fam;
+  s.variant = var;
+  s.workload = wl;
+  s.size_label = size;
+  s.working_set_bytes = ws;
+  s.op = "op";
+  s.ops_per_iter = 100;
+  return s;
+}
+
+// A small registry of fake benchmarks, registered once for this binary.
+struct FakeFamilies {
+  FakeFamilies() {
+    add_family("tfa", "test family a");
+    add_family("tfb", "test family b");
+    add(spec("tfa", "x", "hit", "4KiB", 4 << 10), noop);
+    add(spec("tfa", "y", "miss", "64MiB", 64 << 20), noop);
+    add(spec("tfb", "x", "hit", "4KiB", 4 << 10), noop);
+  }
+};
+const FakeFamilies fakes;
+
+fs::path temp_dir() {
+  fs::path d = fs::temp_directory_path() / ("ct_test_" + std::to_string(getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+TEST(Select, ByFamilyAndRegex) {
+  RunOptions o;
+  o.families = {"tfa"};
+  EXPECT_EQ(select(o).size(), 2u);
+  o.filter = "/hit/";
+  auto v = select(o);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]->spec.name(), "tfa/x/hit/4KiB");
+}
+
+TEST(Select, QuickSkipsLargeWorkingSets) {
+  RunOptions o;
+  o.families = {"tfa"};
+  o.quick = true;
+  auto v = select(o);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]->spec.variant, "x");
+  o.filter = "miss";  // only a large one: quick must say why nothing is left
+  try {
+    select(o);
+    FAIL() << "expected invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--quick"), std::string::npos);
+  }
+}
+
+TEST(Select, ErrorsAreClear) {
+  RunOptions o;
+  o.families = {"nope"};
+  try {
+    select(o);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown family 'nope'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("tfa"), std::string::npos);  // lists the known ones
+  }
+  o.families.clear();
+  o.filter = "([";
+  EXPECT_THROW(select(o), std::invalid_argument);
+  o.filter = "matches-nothing-at-all";
+  EXPECT_THROW(select(o), std::invalid_argument);
+}
+
+TEST(Registry, DuplicateNameAborts) {
+  EXPECT_DEATH(add(spec("tfa", "x", "hit", "4KiB", 1), noop), "registered twice");
+}
+
+TEST(Registry, IncompleteSpecAborts) {
+  Spec s = spec("tfa", "z", "w", "1", 1);
+  s.ops_per_iter = 0;
+  EXPECT_DEATH(add(s, noop), "incomplete");
+}
+
+TEST(Units, FormatBytes) {
+  EXPECT_EQ(format_bytes(0), "0B");
+  EXPECT_EQ(format_bytes(16 << 10), "16KiB");
+  EXPECT_EQ(format_bytes(256ull << 20), "256MiB");
+  EXPECT_EQ(format_bytes(1536), "1.5KiB");
+  EXPECT_EQ(format_bytes(3ull << 30), "3GiB");
+}
+
+TEST(Context, ParsesSysfsCacheLayout) {
+  fs::path d = temp_dir() / "cache";
+  auto put = [&](int idx, const char* file, const char* v) {
+    fs::create_directories(d / ("index" + std::to_string(idx)));
+    std::ofstream(d / ("index" + std::to_string(idx)) / file) << v << "\n";
+  };
+  put(0, "level", "1"), put(0, "type", "Data"), put(0, "size", "48K");
+  put(0, "coherency_line_size", "64"), put(0, "ways_of_associativity", "12");
+  put(1, "level", "2"), put(1, "type", "Unified"), put(1, "size", "2048K");
+  put(2, "level", "3"), put(2, "type", "Unified"), put(2, "size", "105M");
+  auto c = sysfs_caches(d.string());
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].size_bytes, 48u << 10);
+  EXPECT_EQ(c[0].ways, 12);
+  EXPECT_EQ(c[1].size_bytes, 2u << 20);
+  EXPECT_EQ(c[2].size_bytes, 105u << 20);
+  EXPECT_TRUE(sysfs_caches((d / "missing").string()).empty());
+  fs::remove_all(d);
+}
+
+TEST(Context, MachineContextHasTheFieldsReadersNeed) {
+  auto j = machine_context();
+  for (const char* k : {"cpu_model", "logical_cpus", "caches", "tsc", "kernel", "pmu", "governor", "turbo"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_FALSE(j["pmu"]["reason"].get<std::string>().empty());
+  auto b = build_context();
+  for (const char* k : {"compiler", "build_type", "cxx_flags", "google_benchmark_version", "git_commit"})
+    EXPECT_TRUE(b.contains(k)) << k;
+}
+
+TEST(Tsc, FrequencyIsPlausibleAndMonotonic) {
+  const TscInfo& t = tsc_info();
+  EXPECT_GT(t.hz, 1e8);
+  EXPECT_LT(t.hz, 1e10);
+  EXPECT_NEAR(t.hz, t.measured_hz, 0.02 * t.hz);
+  std::uint64_t a = tsc_begin(), b = tsc_end();
+  EXPECT_LE(a, b);
+}
+
+TEST(AtomicFile, WritesWholeFileAndLeavesNoTemp) {
+  fs::path d = temp_dir();
+  fs::path f = d / "out.json";
+  write_file_atomic(f.string(), "first");
+  write_file_atomic(f.string(), "second");
+  std::ifstream in(f);
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(s, "second");
+  for (auto& e : fs::directory_iterator(d)) EXPECT_EQ(e.path(), f) << "stray " << e.path();
+  fs::remove_all(d);
+}
+
+TEST(AtomicFile, UnwritableTargetsAreRefusedUpFront) {
+  EXPECT_NE(check_writable("/nonexistent-dir/x.json"), "");
+  EXPECT_NE(check_writable(fs::temp_directory_path().string()), "");  // a directory
+  EXPECT_EQ(check_writable((fs::temp_directory_path() / "ok.json").string()), "");
+  EXPECT_THROW(write_file_atomic("/nonexistent-dir/x.json", "x"), std::runtime_error);
+}
+
+namespace {
+struct CountingCollector : Collector {
+  int starts = 0, stops = 0;
+  double reported_ops = 0;
+  void start() override { ++starts; }
+  void stop() override { ++stops; }
+  void report(benchmark::State& st, double ops) override {
+    reported_ops = ops;
+    st.counters["fake_per_op"] = 1000 / ops;
+  }
+};
+}  // namespace
+
+TEST(Probe, DrivesCollectorsOncePerBatchAndReportsPerOp) {
+  auto c = std::make_shared<CountingCollector>();
+  install_collector(c);
+  int body_calls = 0;
+  // A State can only be made by Google Benchmark; run one through it.
+  benchmark::RegisterBenchmark("probe_test", [&](benchmark::State& st) {
+    Probe p("probe_test");
+    p.run(st, [&] { ++body_calls; });
+    EXPECT_TRUE(p.ran());
+    p.report(st, 10);
+    EXPECT_GT(st.counters["ticks_per_op"].value, 0.0);
+    EXPECT_DOUBLE_EQ(c->reported_ops, static_cast<double>(st.iterations()) * 10);
+  })->Iterations(500);
+  std::ostringstream sink;
+  benchmark::JSONReporter quiet;
+  quiet.SetOutputStream(&sink);
+  quiet.SetErrorStream(&sink);
+  benchmark::RunSpecifiedBenchmarks(&quiet);
+  benchmark::ClearRegisteredBenchmarks();
+  clear_collectors();
+  EXPECT_EQ(body_calls, 500);
+  EXPECT_EQ(c->starts, 1);
+  EXPECT_EQ(c->stops, 1);
+}
+
+TEST(Reporter, OpFiguresDivideByOpsAndJudgeTheBudget) {
+  benchmark::BenchmarkReporter::Run r;
+  r.iterations = 1000;
+  r.real_accumulated_time = 1e-3;  // seconds: 1 us per iteration
+  r.time_unit = benchmark::kNanosecond;
+  r.counters["ticks_per_op"] = 26.0;
+  Spec s = spec("tfa", "x", "hit", "4KiB", 4096);
+  s.ops_per_iter = 100;
+  s.bytes_per_op = 24;
+  OpFigures f = op_figures(r, s, 10);
+  EXPECT_DOUBLE_EQ(f.ns_per_op, 10.0);
+  EXPECT_TRUE(f.within_budget);  // exactly at the budget is within
+  EXPECT_DOUBLE_EQ(f.ticks_per_op, 26.0);
+  EXPECT_DOUBLE_EQ(f.gb_per_s, 2.4);
+  s.budget_ns = 5;
+  EXPECT_FALSE(op_figures(r, s, 10).within_budget);
+}
