@@ -120,10 +120,7 @@ class L1Table {
   std::uint32_t get_or(std::uint32_t key, std::uint32_t absent) const {
     const std::uint32_t x = hash(key);
     const Slot s = slots_[locate(x)];
-    // Written as a mask, not `?:`, which GCC turns into a branch that a
-    // 50/50 hit/miss stream mispredicts half the time.
-    const std::uint32_t all_if_hit = 0u - static_cast<std::uint32_t>(s.x == x);
-    return absent ^ ((s.value ^ absent) & all_if_hit);
+    return select_if_equal(s.x, x, s.value, absent);
   }
 
   // The same answer from the one-slot-at-a-time loop: a branch per probed
@@ -142,7 +139,7 @@ class L1Table {
   // Pointer to the value of `key`, nullptr if absent (valid until the next
   // insert or erase, which may move entries).
   const std::uint32_t* find(std::uint32_t key) const {
-    const std::uint32_t i = locate(hash(key)) & mask_;
+    const auto i = static_cast<std::uint32_t>(locate(hash(key)) & mask_);
     return slots_[i].x == hash(key) ? &slots_[i].value : nullptr;
   }
   bool contains(std::uint32_t key) const { return find(key) != nullptr; }
@@ -150,7 +147,7 @@ class L1Table {
   // Inserts key -> value, or assigns value if key is present.
   InsertResult insert(std::uint32_t key, std::uint32_t value) {
     const std::uint32_t x = hash(key);
-    const std::uint32_t at = locate(x) & mask_;
+    const auto at = static_cast<std::uint32_t>(locate(x) & mask_);
     if (slots_[at].x == x) {  // present (an empty slot never equals x)
       slots_[at].value = value;
       if (at < kWindow - 1) sync_mirror();
@@ -182,7 +179,7 @@ class L1Table {
   // and as short as if the key had never been inserted.
   bool erase(std::uint32_t key) {
     const std::uint32_t x = hash(key);
-    const std::uint32_t at = locate(x) & mask_;
+    const auto at = static_cast<std::uint32_t>(locate(x) & mask_);
     if (slots_[at].x != x) return false;
     std::uint32_t j = at;
     for (;;) {
@@ -234,14 +231,30 @@ class L1Table {
   // First slot on x's probe run whose resident is not before x: x's slot if
   // present, else where x belongs. May return an index in the mirror
   // [slots, slots + kWindow - 1): reads only, callers that write use & mask_.
-  std::uint32_t locate(std::uint32_t x) const {
-    const std::uint32_t home = x >> shift_;
-    const std::uint32_t stop = window_stop(slots_ + home, x);
+  std::size_t locate(std::uint32_t x) const {
+    const std::size_t home = x >> shift_;  // size_t: no zero-extension in the address math
+    const std::size_t stop = window_stop(slots_ + home, x);
     if (stop < kWindow) [[likely]]
       return home + stop;
-    std::uint32_t i = (home + kWindow) & mask_;
+    std::size_t i = (home + kWindow) & mask_;
     while (static_cast<std::int32_t>(slots_[i].x - x) < 0) i = (i + 1) & mask_;
     return i;
+  }
+
+  // a == b ? value : absent, as a cmov. GCC 12 compiles the plain `?:`
+  // (and its mask equivalents) into a branch or five ALU ops; the branch
+  // mispredicts on half the lookups of a 50/50 hit/miss stream.
+  static std::uint32_t select_if_equal(std::uint32_t a, std::uint32_t b, std::uint32_t value,
+                                       std::uint32_t absent) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    asm("cmpl %[b], %[a]\n\tcmovne %[absent], %[value]"
+        : [value] "+r"(value)
+        : [a] "r"(a), [b] "r"(b), [absent] "r"(absent)
+        : "cc");
+    return value;
+#else
+    return a == b ? value : absent;
+#endif
   }
 
   // Position in w[0..8) of the first slot whose resident is not before x,
@@ -255,12 +268,14 @@ class L1Table {
     const __m128 c = _mm_loadu_ps(p + 8), d = _mm_loadu_ps(p + 12);
     const __m128i lo = _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
     const __m128i hi = _mm_castps_si128(_mm_shuffle_ps(c, d, _MM_SHUFFLE(2, 0, 2, 0)));
-    // The saturating pack keeps each difference's sign in the HIGH byte of
-    // an int16: mask bit 2k+1 = slot k is before x (the even bits are noise).
-    const __m128i diff = _mm_packs_epi32(_mm_sub_epi32(lo, xs), _mm_sub_epi32(hi, xs));
-    const unsigned before = static_cast<unsigned>(_mm_movemask_epi8(diff)) & 0xAAAAu;
-    // Flip the odd bits to "not before", add bit 16 as the "none" answer.
-    return static_cast<std::uint32_t>(std::countr_zero(before ^ 0x1AAAAu)) / 2;
+    // Saturating packs keep each difference's sign: 8 x i32 -> 8 x i16 ->
+    // 8 bytes (the upper 8 bytes are zero), so mask bit k = slot k is before x.
+    const __m128i diff16 = _mm_packs_epi32(_mm_sub_epi32(lo, xs), _mm_sub_epi32(hi, xs));
+    const __m128i diff8 = _mm_packs_epi16(diff16, _mm_setzero_si128());
+    const unsigned before = static_cast<unsigned>(_mm_movemask_epi8(diff8));
+    // Bits 8-15 of `before` are 0, so ~before has bit 8 set: 8 = "none".
+    // (The explicit | 0x100 tells GCC the operand is nonzero: no zero test.)
+    return static_cast<std::uint32_t>(std::countr_zero(~before | 0x100u));
 #else
     std::uint32_t k = 0;
     while (k < kWindow && static_cast<std::int32_t>(w[k].x - x) < 0) ++k;
