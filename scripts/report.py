@@ -223,6 +223,10 @@ def bars_panel(ax, rows, styles, value, budget=None, title=None, ylabel="", lege
     return drawn
 
 
+def wl_title(w):
+    return "all benchmarks" if w == "-" else f"workload {w}"
+
+
 def ns_value(r):
     return r.ns_per_op
 
@@ -246,7 +250,8 @@ def figure_legend(fig, axes, ncol=None):
                 labels.append(lb)
     if handles:
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.36 / fig.get_figheight()),
-                   ncol=ncol or min(len(labels), 6), handlelength=2.2, columnspacing=1.2)
+                   ncol=ncol or math.ceil(len(labels) / legend_rows(len(labels))), handlelength=2.2,
+                   columnspacing=1.2)
 
 
 def finish(fig, title, n_legend_rows=1):
@@ -280,13 +285,14 @@ def chart_family_bars(res, family):
     labels = role_labels(styles)
     for ax, w in zip(axes, workloads):
         bars_panel(ax, [r for r in rows if r.workload == w], styles, ns_value, budget,
-                   title=f"workload {w}", ylabel=f"ns per {unit}", legend_labels=labels)
+                   title=wl_title(w), ylabel=f"ns per {unit}", legend_labels=labels)
     figure_legend(fig, axes)
     reps = max(len(r.samples) for r in rows)
     title = f"{family}: time per {unit} by variant, for each workload and size"
     finish(fig, title, legend_rows(len(labels) + (1 if budget else 0)))
-    caption = (f"Lower is better. Bars: {'median of ' + str(reps) + ' repetitions, whiskers min to max' if reps > 1 else 'one repetition'}; "
-               "blue = cachetick's optimised variants, red = naive, hatched = peer libraries, dotted = reference"
+    roles = {r.role for r in rows} - {"unknown"}
+    caption = (f"Lower is better. Bars: {'median of ' + str(reps) + ' repetitions, whiskers min to max' if reps > 1 else 'one repetition'}"
+               + ("; blue = cachetick's optimised variants, red = naive, hatched = peer libraries, dotted = reference" if roles else "")
                + (f"; dashed line: the {budget:g} ns/op budget." if budget else "."))
     return fig, title, caption
 
@@ -335,7 +341,7 @@ def chart_family_sweep(res, family):
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("working set (bytes, log scale)" if bytes_axis else "size argument (log scale)")
         ax.set_ylabel(f"ns per {unit}" + (" (log scale)" if log else ""))
-        ax.set_title(f"workload {w}", loc="left")
+        ax.set_title(wl_title(w), loc="left")
     figure_legend(fig, axes)
     title = f"{family}: time per {unit} against working-set size"
     finish(fig, title, legend_rows(len(styles) + 1))
@@ -376,7 +382,7 @@ def chart_family_counters(res, family, workload):
             bars_panel(ax, vals, styles, lambda r, p=p: r.counters.get(p), None, title=p,
                        ylabel=counter_label(res, p), legend_labels=labels)
     figure_legend(fig, axes)
-    title = f"{family} / {workload}: counters per {unit} beside the time"
+    title = f"{family}{'' if workload == '-' else ' / ' + workload}: counters per {unit} beside the time"
     finish(fig, title, legend_rows(len(styles) + 1))
     caption = ("Per-operation counters read once per batch, as the result file names them (median of the "
                "repetitions); a missing bar means the counter was not available for that row, never zero.")
@@ -394,7 +400,7 @@ def calibration_curves(cal):
     """[(panel title, y label, {series: [(bytes, value)]})] from whatever curves
     the calibration block holds: any {"points": [{"bytes": ..., numbers...}]}."""
     panels = []
-    for key, block in cal.items():
+    for key, block in sorted(cal.items(), key=lambda kv: kv[0] != "latency"):
         pts = block.get("points") if isinstance(block, dict) else (block if isinstance(block, list) else None)
         if not isinstance(pts, list) or not pts or not all(isinstance(p, dict) and "bytes" in p for p in pts):
             continue
@@ -402,8 +408,8 @@ def calibration_curves(cal):
                          if k != "bytes" and isinstance(v, (int, float)) and not isinstance(v, bool))
         if key == "latency" and "ns" in fields:
             fields = ["ns"]
-        else:  # the medians; "best" and secondary units add clutter
-            fields = [f for f in fields if "best" not in f and f not in ("ticks", "est_cycles", "ns_min")] or fields
+        else:  # the headline fields; best/median/min twins and other units add clutter
+            fields = [f for f in fields if not re.search(r"best|median|min|max|ticks|est_cycles", f)] or fields
         series = {f: [(cr._num(p["bytes"]), cr._num(p.get(f))) for p in pts
                       if cr._num(p["bytes"]) and cr._num(p.get(f)) is not None] for f in fields}
         series = {f: s for f, s in series.items() if len(s) >= 2}
@@ -416,7 +422,7 @@ def calibration_curves(cal):
     return panels
 
 
-CAL_NAMES = {"ns": "latency (median)", "read_gb_per_s": "read (median)", "write_gb_per_s": "write (median)"}
+CAL_NAMES = {"ns": "latency", "read_gb_per_s": "read", "write_gb_per_s": "write"}
 
 
 def chart_calibration(res):
@@ -642,7 +648,7 @@ def chart_hosts(results, labels, family):
                 start = j
         log = set_value_scale(ax, vals)
         ax.set_ylabel(f"ns per {unit}" + (" (log scale)" if log else ""))
-        ax.set_title(f"workload {w}", loc="left")
+        ax.set_title(wl_title(w), loc="left")
     figure_legend(fig, axes, ncol=min(len(labels), 3))
     title = f"{family}: the same benchmarks on {len(results)} machines"
     finish(fig, title, legend_rows(len(labels), 3))
@@ -769,7 +775,8 @@ def machine_pairs(res):
         ("PMU", ("available" if pmu.get("available") else "<span class=over>not available</span>: " + esc(pmu.get("reason", ""))) if pmu else ""),
         ("kernel", esc(m.get("kernel", ""))),
         ("build", esc(" ".join(str(x) for x in (b.get("build_type"), b.get("compiler"), f"flags '{b.get('cxx_flags')}'" if b.get("cxx_flags") else None) if x)) if b else ""),
-        ("Google Benchmark", esc(f"{b.get('google_benchmark_version', '')}, library built as {ctx.get('library_build_type', '?')}")),
+        ("Google Benchmark", esc(", ".join(x for x in (b.get("google_benchmark_version"),
+                                                       f"library built as {ctx.get('library_build_type')}" if ctx.get("library_build_type") else None) if x))),
         ("cachetick", esc(f"{b.get('cachetick_version', '')} at {str(b.get('git_commit', ''))[:12]}" + (" (uncommitted changes)" if b.get("git_dirty") else "")) if b else "not a cachetick file: Google Benchmark JSON, names split as family/variant/workload/size where possible"),
         ("date", esc(ctx.get("date", ""))),
         ("load average", esc(", ".join(f"{x:.2f}" for x in load) + (" (busy: other work shared the CPUs)" if load and load[0] > 0.5 * (ctx.get("num_cpus") or 1) else "")) if isinstance(load, list) and load else ""),
@@ -860,6 +867,28 @@ def data_table(res, family):
     return "".join(out)
 
 
+def levels_table(cal):
+    """The cache levels the calibration read off its curve, beside sysfs."""
+    levels = [lv for lv in cal.get("levels", []) if isinstance(lv, dict)] if isinstance(cal.get("levels"), list) else []
+    if not levels:
+        return ""
+    clock = cal.get("core_clock") if isinstance(cal.get("core_clock"), dict) else {}
+    out = ["<table><tr><th>level</th><th>sysfs size</th><th>edge found</th><th>latency ns</th>"
+           "<th>est. core cycles</th><th>read GB/s</th><th>write GB/s</th><th>note</th></tr>"]
+    for lv in levels:
+        num = lambda k: sig3(cr._num(lv.get(k)))
+        size = lambda k: cr.format_bytes(cr._num(lv.get(k))) if cr._num(lv.get(k)) else "-"
+        out.append(f"<tr><td>{esc(lv.get('name', '?'))}</td><td class=n>{size('sysfs_bytes')}</td>"
+                   f"<td class=n>{size('boundary_bytes')}</td><td class=n>{num('latency_ns')}</td>"
+                   f"<td class=n>{num('latency_est_cycles')}</td><td class=n>{num('read_gb_per_s')}</td>"
+                   f"<td class=n>{num('write_gb_per_s')}</td><td>{esc(lv.get('note', ''))}</td></tr>")
+    out.append("</table>")
+    if cr._num(clock.get("estimate_ghz")):
+        out.append(f"<p>Estimated core clock {clock['estimate_ghz']:.2f} GHz (an estimate from a chain of dependent adds, "
+                   "not a PMU reading); core cycles above are ns x that clock.</p>")
+    return "".join(out)
+
+
 def figure_html(item):
     data = base64.b64encode(item["_svg"]).decode("ascii")
     files = " &middot; ".join(f"<a href='{esc(p)}'>{esc(k.upper())}</a>" for k, p in item["files"].items())
@@ -881,7 +910,7 @@ def compare_table(cmp):
 
 def write_html(path, results, charts, cmp, base, args, warnings):
     res = results[0]
-    title = args.title or f"cachetick report: {res.host}"
+    title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
     date = res.context.get("date", "")
     h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
          f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{CSS}</style></head><body><main>",
@@ -934,6 +963,7 @@ def write_html(path, results, charts, cmp, base, args, warnings):
     if by_kind("calibration"):
         h.append("<h2 id=calibration>Calibration</h2>")
         h += [figure_html(c) for c in by_kind("calibration")]
+        h.append(levels_table(find_calibration(res)))
     for fam in res.families():
         h.append(f"<h2 id='fam-{slug(fam)}'>{esc(fam)}</h2>")
         for kind in ("bars", "sweep", "counters"):

@@ -310,6 +310,44 @@ class Counters(ReportCase):
                          ["series:absl_flat_hash_map", "series:ct_l1", "series:std_unordered_map"])
 
 
+class RealCounterAndCalibrationRuns(ReportCase):
+    """Files written by the counter (PAPI software events, allocations) and the
+    calibration work in progress: quick layout runs, 3 sizes up to 4 MiB."""
+
+    def test_counters_file(self):
+        code, out, err, man = self.run_report(os.path.join(DATA, "counters_layout_quick.json"))
+        self.assertEqual(code, 0, err)
+        for wl in ("seq_64B", "rand_64B", "seq_312B", "rand_312B"):
+            c = self.chart(man, f"counters_layout_{wl}")
+            self.assertEqual([p["title"] for p in c["panels"]],
+                             ["time (ns per element)", "context-switches", "page-faults", "alloc_bytes_per_op", "allocs_per_op"])
+            for p in c["panels"]:
+                self.assertEqual([(s["gid"], s["n"]) for s in p["series"]],
+                                 [("series:soa", 3), ("series:hotcold", 3), ("series:aos", 3)])
+            self.assert_budget(c["panels"][0])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            page = f.read()
+        self.assertIn("<code>page-faults</code>", page)
+
+    def test_calibration_file(self):
+        path = os.path.join(DATA, "calibrated_layout_quick.json")
+        with open(path) as f:
+            cal = json.load(f)["cachetick"]["calibration"]
+        code, out, err, man = self.run_report(path)
+        self.assertEqual(code, 0, err)
+        lat, bw = self.chart(man, "calibration")["panels"]
+        self.assertEqual([(s["gid"], s["n"]) for s in lat["series"]],
+                         [("series:latency:ns", len(cal["latency"]["points"]))])
+        self.assertEqual([(s["gid"], s["n"]) for s in bw["series"]],
+                         [("series:bandwidth:read_gb_per_s", len(cal["bandwidth"]["points"])),
+                          ("series:bandwidth:write_gb_per_s", len(cal["bandwidth"]["points"]))])
+        for p in (lat, bw):
+            self.assertEqual(sorted(ln["gid"] for ln in p["lines"] if ln["gid"].startswith("cache:")),
+                             ["cache:L1d", "cache:L2", "cache:L3"])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            self.assertIn("Estimated core clock", f.read())
+
+
 class Calibration(ReportCase):
     CAL = {"kind": "cachetick calibration",
            "latency": {"unit": "ns per load", "points": [{"bytes": 4096 << i, "ns": v, "ticks": v * 2}
