@@ -284,8 +284,9 @@ def chart_family_bars(res, family):
     unit = op_unit(rows)
     labels = role_labels(styles)
     for ax, w in zip(axes, workloads):
-        bars_panel(ax, [r for r in rows if r.workload == w], styles, ns_value, budget,
-                   title=wl_title(w), ylabel=f"ns per {unit}", legend_labels=labels)
+        wr = [r for r in rows if r.workload == w]
+        bars_panel(ax, wr, styles, ns_value, budget, title=wl_title(w), ylabel=f"ns per {op_unit(wr)}",
+                   legend_labels=labels)
     figure_legend(fig, axes)
     reps = max(len(r.samples) for r in rows)
     title = f"{family}: time per {unit} by variant, for each workload and size"
@@ -340,7 +341,7 @@ def chart_family_sweep(res, family):
                 lambda x, _: cr.format_bytes(x) if x > 0 and round(math.log2(x)) % 2 == 0 else ""))
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("working set (bytes, log scale)" if bytes_axis else "size argument (log scale)")
-        ax.set_ylabel(f"ns per {unit}" + (" (log scale)" if log else ""))
+        ax.set_ylabel(f"ns per {op_unit(wr)}" + (" (log scale)" if log else ""))
         ax.set_title(wl_title(w), loc="left")
     figure_legend(fig, axes)
     title = f"{family}: time per {unit} against working-set size"
