@@ -80,6 +80,7 @@ void AllocTracker::Stop(Result* r) {
   r->net_heap_growth = g_counts.live.load();
   AllocRecord rec(r, *r);
   rec.skipped = skipped_;
+  rec.name = current_;
   if (looped_ && loop_ops_ > 0) {
     if (!current_.empty()) measured_.insert(current_);
     rec.figures.measured = true;
@@ -115,15 +116,16 @@ void AllocTracker::report(benchmark::State& state, double ops) {
 
 bool AllocTracker::skip_pass(const std::string& name) {
   if (!pass_) return false;
-  if (measured_.count(name)) return skipped_ = true;
   current_ = name;
+  if (measured_.count(name)) return skipped_ = true;
   return false;
 }
 
-const AllocRecord* AllocTracker::take(const benchmark::MemoryManager::Result* key) {
+const AllocRecord* AllocTracker::take(const benchmark::MemoryManager::Result* key,
+                                      const std::string& name) {
   if (!key) return nullptr;
   for (auto& r : records_)
-    if (!r.taken && r.key == key) {
+    if (!r.taken && r.key == key && (r.name.empty() || r.name == name)) {
       r.taken = true;
       return &r;
     }

@@ -80,6 +80,7 @@ struct AllocRecord {
   AllocFigures figures;
   bool taken = false;
   bool skipped = false;  // a later repetition's pass, not run (see skip_pass)
+  std::string name;      // the benchmark, when the caller told skip_pass
 };
 
 // Google Benchmark's MemoryManager (the pass as a whole) and a probe
@@ -100,7 +101,9 @@ class AllocTracker : public benchmark::MemoryManager, public Collector {
   // std::vector and stores pointers into it; the vector grows with every
   // repetition, so earlier repetitions' pointers dangle by report time.
   // The pointer VALUE still identifies the pass; we never dereference it.
-  const AllocRecord* take(const benchmark::MemoryManager::Result* key);
+  // With random interleaving, two benchmarks' passes can get the same
+  // address: records also carry the benchmark's name (from skip_pass).
+  const AllocRecord* take(const benchmark::MemoryManager::Result* key, const std::string& name);
 
   // Called as each benchmark invocation begins. True in a memory pass of a
   // benchmark that already has its figures (a later repetition): the pass

@@ -144,7 +144,7 @@ AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::
   for (std::size_t i = 0; i < runs.size(); ++i) {
     auto& r = runs[i];
     if (!r.memory_result) continue;
-    const AllocRecord* rec = alloc_tracker()->take(r.memory_result);
+    const AllocRecord* rec = alloc_tracker()->take(r.memory_result, r.run_name.function_name);
     if (!rec) {
       // Not ours (or lost): do not let Google Benchmark read a dangling pointer.
       r.memory_result = nullptr;
