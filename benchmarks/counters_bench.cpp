@@ -95,7 +95,7 @@ CACHETICK_FAMILY(counters, "The counters checking themselves: cost on/off, page 
       p.run(st, [] {
         for (int i = 0; i < 1024; ++i) {
           Obj* o = new Obj;
-          benchmark::DoNotOptimize(o);
+          benchmark::DoNotOptimize(+o);  // a copy: the lvalue form can clobber it
           delete o;
         }
       });
@@ -111,7 +111,7 @@ CACHETICK_FAMILY(counters, "The counters checking themselves: cost on/off, page 
       p.run(st, [] {
         for (int i = 0; i < 1024; ++i) {
           void* m = std::malloc(64);
-          benchmark::DoNotOptimize(m);
+          benchmark::DoNotOptimize(+m);  // a copy: the lvalue form can clobber it
           std::free(m);
         }
       });

@@ -413,7 +413,7 @@ TEST(AllocTracker, CountsKAllocationsPerOpAndZeroForNone) {
     run_probe(st, 1, [] {
       for (int i = 0; i < k; ++i) {
         Obj* o = new Obj;
-        benchmark::DoNotOptimize(o);
+        benchmark::DoNotOptimize(+o);  // a copy: the lvalue form can clobber it
         delete o;
       }
     });
@@ -422,7 +422,7 @@ TEST(AllocTracker, CountsKAllocationsPerOpAndZeroForNone) {
     run_probe(st, 1, [] {
       for (int i = 0; i < k; ++i) {
         void* m = std::malloc(100);
-        benchmark::DoNotOptimize(m);
+        benchmark::DoNotOptimize(+m);  // a copy: the lvalue form can clobber it
         std::free(m);
       }
     });
@@ -456,7 +456,7 @@ TEST(AllocTracker, MemoryPassLeavesTheTimedCountersAlone) {
   benchmark::RegisterBenchmark("spied", [](benchmark::State& st) {
     run_probe(st, 10, [] {
       Obj* o = new Obj;
-      benchmark::DoNotOptimize(o);
+      benchmark::DoNotOptimize(+o);  // a copy: the lvalue form can clobber it
       delete o;
     });
   })->Iterations(40)->Repetitions(3);
@@ -495,7 +495,7 @@ TEST(AllocTracker, LaterRepetitionsSkipTheMemoryPass) {
     ++setups;
     run_probe(st, 1, [] {
       void* m = std::malloc(8);
-      benchmark::DoNotOptimize(m);
+      benchmark::DoNotOptimize(+m);  // a copy: the lvalue form can clobber it
       std::free(m);
     });
   })->Iterations(20)->Repetitions(3);
