@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "harness/build_info.h"
+#include "harness/calibrate.h"
 #include "harness/context.h"
 #include "harness/registry.h"
 #include "harness/run.h"
@@ -80,6 +81,18 @@ int main(int argc, char** argv) {
   add_selection(list);
   list->add_flag("--families", families_only, "Only the families");
 
+  cachetick::CalibrateOptions co;
+  bool cal_force = false, cal_no_out = false, cal_4k = false;
+  std::string cal_out;
+  CLI::App* cal = app.add_subcommand(
+      "calibrate", "Measure this machine's limits (latency curve, bandwidth, timer costs, clocks); "
+                   "cached per host in results/calibration/, attached to every run");
+  cal->add_flag("--full", co.full, "Fuller mode: 4 sizes per octave up to 1GiB, more repetitions (~1 min)");
+  cal->add_flag("--force", cal_force, "Measure again even if a valid calibration is cached");
+  cal->add_flag("--no-hugepages", cal_4k, "Use 4KiB pages (MADV_NOHUGEPAGE): shows TLB misses in the curve");
+  cal->add_option("-o,--out", cal_out, "Calibration file (default results/calibration/<host>.json)");
+  cal->add_flag("--no-out", cal_no_out, "Measure and print; write no file");
+
   std::vector<std::string> record(argv, argv + argc);
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -117,5 +130,9 @@ int main(int argc, char** argv) {
 
   if (*run) return cachetick::run(ro, record);
   if (*list) return list_command(ro, families_only);
+  if (*cal) {
+    co.hugepages = !cal_4k;
+    return cachetick::calibrate_command(co, cal_force, cal_out, cal_no_out);
+  }
   return 2;
 }
