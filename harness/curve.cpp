@@ -101,6 +101,25 @@ std::vector<LevelReading> match_levels(
     const std::vector<Plateau>& plateaus,
     const std::vector<std::pair<std::string, std::uint64_t>>& sysfs_levels,
     std::uint64_t largest_measured, double noisy) {
+  if (sysfs_levels.empty()) {
+    // Nothing to match against: every plateau that ends is a cache level of
+    // its own ("level 1", ...), sizes unknown; the open-ended one is memory.
+    std::vector<LevelReading> out;
+    for (std::size_t k = 0; k < plateaus.size(); ++k) {
+      const Plateau& p = plateaus[k];
+      LevelReading r;
+      r.separated = true;
+      r.value = p.value, r.lo = p.lo, r.hi = p.hi;
+      r.from_bytes = p.from_bytes, r.to_bytes = p.to_bytes;
+      r.boundary_bytes = p.next_bytes ? p.to_bytes : 0;
+      r.spill_bytes = p.next_bytes;
+      r.name = p.next_bytes ? "level " + std::to_string(k + 1) : "memory";
+      r.note = "sysfs reports no caches: sizes cannot be compared";
+      if (p.hi > noisy * p.lo) r.note += "; noisy";
+      out.push_back(r);
+    }
+    return out;
+  }
   std::vector<LevelReading> out;
   for (const auto& [name, bytes] : sysfs_levels) {
     LevelReading r;
