@@ -619,9 +619,27 @@ nlohmann::json calibrate(const CalibrateOptions& opt) {
   const std::vector<Plateau> plateaus = find_plateaus(curve);
   const auto sysfs = sysfs_data_levels();
   const std::vector<LevelReading> levels = match_levels(plateaus, sysfs, sizes.back());
+  // A second opinion from the read-bandwidth curve (as ns per KiB, so that
+  // it steps up like latency): a level whose random-access latency is lost
+  // in noise (a shared L3) can still show as a bandwidth plateau.
+  std::vector<CurvePoint> cost;
+  for (const auto& b : bw) cost.push_back({b["bytes"].get<std::uint64_t>(), 1024.0 / b["read_gb_per_s"].get<double>()});
+  const std::vector<LevelReading> by_bw = match_levels(find_plateaus(cost), sysfs, sizes.back());
   nlohmann::json lv = nlohmann::json::array();
-  for (const LevelReading& r : levels) {
+  for (std::size_t li = 0; li < levels.size(); ++li) {
+    const LevelReading& r = levels[li];
     nlohmann::json j = {{"name", r.name}, {"separated", r.separated}, {"note", r.note}};
+    if (li < by_bw.size()) {
+      const LevelReading& b = by_bw[li];
+      nlohmann::json k = {{"separated", b.separated}, {"note", b.note}};
+      if (b.separated) {
+        k["read_gb_per_s"] = 1024.0 / b.value;
+        k["plateau_from_bytes"] = b.from_bytes;
+        k["plateau_to_bytes"] = b.to_bytes;
+        if (b.boundary_bytes) k["boundary_bytes"] = b.boundary_bytes;
+      }
+      j["by_bandwidth"] = k;
+    }
     j["sysfs_bytes"] = r.sysfs_bytes ? nlohmann::json(r.sysfs_bytes) : nlohmann::json(nullptr);
     if (r.separated) {
       j["latency_ns"] = r.value;
@@ -676,7 +694,7 @@ std::string bytes_or_dash(const nlohmann::json& j, const char* k) {
 
 }  // namespace
 
-void print_calibration(const nlohmann::json& cal, std::FILE* out) {
+void print_calibration(const nlohmann::json& cal, std::FILE* out, bool brief) {
   const double core_ghz = cal["core_clock"]["estimate_ghz"].get<double>();
   const auto& id = cal["identity"];
   std::fprintf(out, "cachetick calibration (%s, %s, %.1f s) on %s, %s, %d logical CPUs\n",
@@ -694,8 +712,8 @@ void print_calibration(const nlohmann::json& cal, std::FILE* out) {
                "median %.2f GHz;\n               check: imul/add = %.2f, expect 3.00)\n",
                core_ghz, cc["median_ghz"].get<double>(), cc["imul_to_add_ratio"].get<double>());
 
-  std::fprintf(out, "\nTimer costs (back-to-back calls, fastest of 21 batches)\n");
-  for (const auto& t : cal["timers"]) {
+  if (!brief) std::fprintf(out, "\nTimer costs (back-to-back calls, fastest of 21 batches)\n");
+  for (const auto& t : brief ? nlohmann::json::array() : cal["timers"]) {
     if (t.value("available", true))
       std::fprintf(out, "  %-20s %7s ns  %7s ticks  %s\n", t["name"].get<std::string>().c_str(),
                    f3(t["ns_per_call"].get<double>()).c_str(),
@@ -711,23 +729,36 @@ void print_calibration(const nlohmann::json& cal, std::FILE* out) {
                format_bytes(pg["anon_huge_bytes"].get<std::uint64_t>()).c_str(),
                format_bytes(pg["buffer_bytes"].get<std::uint64_t>()).c_str(),
                pg["thp_enabled"].get<std::string>().c_str());
-  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s  %s\n", "level", "sysfs", "detected",
-               "spills at", "latency", "~cycles", "read", "write", "");
-  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s\n", "", "", "(fits to)", "", "ns", "", "GB/s", "GB/s");
+  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %10s  %s\n", "level", "sysfs", "detected",
+               "spills at", "latency", "~cycles", "read", "write", "bandwidth", "");
+  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %10s\n", "", "", "(fits to)", "", "ns", "",
+               "GB/s", "GB/s", "fits to");
   for (const auto& l : cal["levels"]) {
+    const nlohmann::json bwl = l.value("by_bandwidth", nlohmann::json::object());
+    const bool bw_sep = bwl.value("separated", false);
+    const std::string bw_fit = bw_sep ? bytes_or_dash(bwl, "boundary_bytes") : "-";
     if (l["separated"].get<bool>())
-      std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s  %s\n",
+      std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %10s  %s\n",
                    l["name"].get<std::string>().c_str(), bytes_or_dash(l, "sysfs_bytes").c_str(),
                    bytes_or_dash(l, "boundary_bytes").c_str(), bytes_or_dash(l, "spill_bytes").c_str(),
                    f3(l["latency_ns"].get<double>()).c_str(),
                    f3(l["latency_est_cycles"].get<double>()).c_str(),
                    f3(l["read_gb_per_s"].get<double>()).c_str(),
-                   f3(l["write_gb_per_s"].get<double>()).c_str(), l["note"].get<std::string>().c_str());
+                   f3(l["write_gb_per_s"].get<double>()).c_str(), bw_fit.c_str(),
+                   l["note"].get<std::string>().c_str());
     else
-      std::fprintf(out, "  %-5s %8s  %s\n", l["name"].get<std::string>().c_str(),
-                   bytes_or_dash(l, "sysfs_bytes").c_str(), l["note"].get<std::string>().c_str());
+      std::fprintf(out, "  %-5s %8s  latency %s\n%s", l["name"].get<std::string>().c_str(),
+                   bytes_or_dash(l, "sysfs_bytes").c_str(), l["note"].get<std::string>().c_str(),
+                   bw_sep ? ("        " + std::string(8, ' ') + "  bandwidth: a plateau of its own, " +
+                             bytes_or_dash(bwl, "plateau_from_bytes") + " to " +
+                             bytes_or_dash(bwl, "plateau_to_bytes") + ", read " +
+                             f3(bwl["read_gb_per_s"].get<double>()) + " GB/s" +
+                             (bwl["note"].get<std::string>().empty() ? "" : " (" + bwl["note"].get<std::string>() + ")") + "\n")
+                                .c_str()
+                          : "");
   }
 
+  if (brief) return;
   // The curves, one row per working set, with the sysfs sizes marked where
   // a set first exceeds them. The bar is log(latency), so each level is a
   // step of its own however far apart they are.
@@ -828,7 +859,8 @@ RowLimits judge_row(const Limits& lim, double ns_per_op, std::uint64_t ws, doubl
   return r;
 }
 
-int calibrate_command(const CalibrateOptions& opt, bool force, const std::string& out_arg, bool no_out) {
+int calibrate_command(const CalibrateOptions& opt, bool force, const std::string& out_arg, bool no_out,
+                      bool brief) {
   const std::string out = no_out ? "" : (out_arg.empty() ? calibration_cache_path() : out_arg);
   if (!force && !out.empty()) {
     std::string why;
@@ -837,7 +869,7 @@ int calibrate_command(const CalibrateOptions& opt, bool force, const std::string
                         cached["pages"].value("advice", "").rfind(opt.hugepages ? "MADV_HUGEPAGE"
                                                                                 : "MADV_NOHUGEPAGE", 0) == 0;
     if (enough) {
-      print_calibration(cached, stdout);
+      print_calibration(cached, stdout, brief);
       std::printf("\nCached: %s (measured %s; --force measures again)\n", out.c_str(),
                   cached["created_utc"].get<std::string>().c_str());
       return 0;
@@ -859,7 +891,7 @@ int calibrate_command(const CalibrateOptions& opt, bool force, const std::string
     std::fprintf(stderr, "cachetick calibrate: %s\n", e.what());
     return 1;
   }
-  print_calibration(cal, stdout);
+  print_calibration(cal, stdout, brief);
   if (!out.empty()) {
     write_file_atomic(out, cal.dump(2) + "\n");
     std::printf("\nSaved: %s (every `cachetick run` from this directory attaches it)\n", out.c_str());

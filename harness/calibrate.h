@@ -54,7 +54,8 @@ nlohmann::json calibrate(const CalibrateOptions& opt);
 
 // The console report: clocks, timer costs, levels beside sysfs, and the
 // latency and bandwidth curves with the sysfs cache sizes marked.
-void print_calibration(const nlohmann::json& cal, std::FILE* out);
+// brief: clocks and levels only, no timer table or curves.
+void print_calibration(const nlohmann::json& cal, std::FILE* out, bool brief = false);
 
 // results/calibration/<host>.json (relative to the working directory, like
 // results/runs/).
@@ -87,6 +88,7 @@ RowLimits judge_row(const Limits& lim, double ns_per_op, std::uint64_t working_s
 // `cachetick calibrate`: use the cached calibration when valid unless
 // `force`, else measure and save it (to `out`, default the cache path;
 // nothing saved when no_out). Prints the report. Returns the exit code.
-int calibrate_command(const CalibrateOptions& opt, bool force, const std::string& out, bool no_out);
+int calibrate_command(const CalibrateOptions& opt, bool force, const std::string& out, bool no_out,
+                      bool brief = false);
 
 }  // namespace cachetick

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   list->add_flag("--families", families_only, "Only the families");
 
   cachetick::CalibrateOptions co;
-  bool cal_force = false, cal_no_out = false, cal_4k = false;
+  bool cal_force = false, cal_no_out = false, cal_4k = false, cal_brief = false;
   std::string cal_out;
   CLI::App* cal = app.add_subcommand(
       "calibrate", "Measure this machine's limits (latency curve, bandwidth, timer costs, clocks); "
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   cal->add_flag("--no-hugepages", cal_4k, "Use 4KiB pages (MADV_NOHUGEPAGE): shows TLB misses in the curve");
   cal->add_option("-o,--out", cal_out, "Calibration file (default results/calibration/<host>.json)");
   cal->add_flag("--no-out", cal_no_out, "Measure and print; write no file");
+  cal->add_flag("--brief", cal_brief, "Print the clocks and cache levels only (no timers, no curves)");
 
   std::vector<std::string> record(argv, argv + argc);
   if (argc > 1 && argv[1][0] != '-') {
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
   if (*list) return list_command(ro, families_only);
   if (*cal) {
     co.hugepages = !cal_4k;
-    return cachetick::calibrate_command(co, cal_force, cal_out, cal_no_out);
+    return cachetick::calibrate_command(co, cal_force, cal_out, cal_no_out, cal_brief);
   }
   return 2;
 }

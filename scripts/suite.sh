@@ -10,6 +10,9 @@ cd "$root"
 scripts/setup.sh
 scripts/build.sh release >/dev/null
 mkdir -p results/runs
+# The machine's own limits, which every row is judged against: measured once
+# per host (~5-20 s), then read from results/calibration/<host>.json.
+build/cachetick calibrate --brief
 out=results/runs/$(date -u +%Y%m%d-%H%M%S)-$(hostname | tr -c 'A-Za-z0-9-\n' '_').json
 status=0
 build/cachetick run -o "$out" "$@" || status=$?
