@@ -875,12 +875,22 @@ int calibrate_command(const CalibrateOptions& opt, bool force, const std::string
       return 0;
     }
     if (!cached.is_null()) why = "cached calibration is quick or used other pages";
+    if (out_arg.empty()) {
+      std::error_code ec;  // an unwritable directory is reported by check_writable below
+      std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
+    }
+    if (std::string bad = check_writable(out); !bad.empty()) {
+      std::fprintf(stderr, "cachetick calibrate: cannot write '%s': %s\n", out.c_str(), bad.c_str());
+      return 2;
+    }
     std::fprintf(stderr, "cachetick calibrate: measuring (%s)\n", why.c_str());
-  }
-  if (!out.empty()) {
-    if (out_arg.empty()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
-    if (std::string why = check_writable(out); !why.empty()) {
-      std::fprintf(stderr, "cachetick calibrate: cannot write '%s': %s\n", out.c_str(), why.c_str());
+  } else if (!out.empty()) {
+    if (out_arg.empty()) {
+      std::error_code ec;  // an unwritable directory is reported by check_writable below
+      std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
+    }
+    if (std::string bad = check_writable(out); !bad.empty()) {
+      std::fprintf(stderr, "cachetick calibrate: cannot write '%s': %s\n", out.c_str(), bad.c_str());
       return 2;
     }
   }
