@@ -655,7 +655,8 @@ nlohmann::json calibrate(const CalibrateOptions& opt) {
   // in noise (a shared L3) can still show as a bandwidth plateau.
   std::vector<CurvePoint> cost;
   for (const auto& b : bw) cost.push_back({b["bytes"].get<std::uint64_t>(), 1024.0 / b["read_gb_per_s"].get<double>()});
-  const std::vector<LevelReading> by_bw = match_levels(find_plateaus(cost), sysfs, sizes.back());
+  // (No "noisy" note here: its figures would be in ns per KiB.)
+  const std::vector<LevelReading> by_bw = match_levels(find_plateaus(cost), sysfs, sizes.back(), 1e300);
   nlohmann::json lv = nlohmann::json::array();
   for (std::size_t li = 0; li < levels.size(); ++li) {
     const LevelReading& r = levels[li];
