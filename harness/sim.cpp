@@ -48,22 +48,18 @@ namespace {
 bool pow2(std::uint64_t v) { return v && !(v & (v - 1)); }
 
 // Valgrind indexes sets with a mask, so the set count must be a power of
-// two. Keep the size by raising the associativity (fewer, wider sets) when
-// that divides evenly; otherwise round the size down to the nearest fit.
+// two. As valgrind does for the caches it detects itself: round the set
+// count down to a power of two and widen each set as far as the size allows.
 Cache adapt(const CacheLevel& c, const char* label, std::string& note) {
   Cache out{c.size_bytes, c.ways, c.line_bytes};
   if (!out.size || out.assoc <= 0 || out.line <= 0)
     throw std::runtime_error(std::string("sysfs does not describe the ") + label + " cache fully");
   const std::uint64_t sets = out.size / (static_cast<std::uint64_t>(out.assoc) * out.line);
-  if (pow2(sets)) return out;
+  if (pow2(sets) && sets * out.assoc * out.line == out.size) return out;
   std::uint64_t p = 1;
   while (p * 2 <= sets) p *= 2;
-  const std::uint64_t per_set = out.size / p;
-  if (out.size % p == 0 && per_set % out.line == 0) {
-    out.assoc = static_cast<int>(per_set / out.line);
-  } else {
-    out.size = p * out.assoc * out.line;
-  }
+  out.assoc = static_cast<int>(out.size / (p * out.line));
+  out.size = p * out.assoc * out.line;
   note += std::string(note.empty() ? "" : "; ") + label + " " + format_bytes(c.size_bytes) + " " +
           std::to_string(c.ways) + "-way has " + std::to_string(sets) +
           " sets (not a power of two): simulated as " + format_bytes(out.size) + " " +
