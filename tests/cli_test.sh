@@ -54,7 +54,9 @@ expect 2 "unknown family"       -- "$bin" list --family nope
 # A real (tiny) run: table, budget summary, a complete JSON result.
 expect 0 "Budget: [0-9]+ of [0-9]+ benchmarks within" -- \
   "$bin" run --quick --filter 'harness|layout/soa/seq_64B/16KiB' -o "$tmp/ok.json"
-if json_check "$tmp/ok.json" 'd["cachetick"]["complete"] is True and len(d["benchmarks"]) == 2 and all("ns_per_op" in b["cachetick"] for b in d["benchmarks"]) and "caches" in d["context"]'; then
+# The fields Google Benchmark's tools/compare.py reads (name, time_unit,
+# real_time, cpu_time, run_type, aggregate_name) are there, as GB writes them.
+if json_check "$tmp/ok.json" 'd["cachetick"]["complete"] is True and len(d["benchmarks"]) == 2 and all("ns_per_op" in b["cachetick"] for b in d["benchmarks"]) and "caches" in d["context"] and all(isinstance(b[k], (int, float)) for b in d["benchmarks"] for k in ("real_time", "cpu_time", "iterations")) and all(b["time_unit"] == "ns" and b["run_type"] == "iteration" and b["name"] == b["run_name"] for b in d["benchmarks"])'; then
   pass=$((pass+1)); else echo "FAIL: ok.json is not a complete result"; fail=$((fail+1)); fi
 
 # Default destination: results/runs/<date>-<host>.json under the current directory.
