@@ -366,6 +366,11 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
     std::fprintf(stderr, "cachetick run: %s\n", e.what());
     return 2;
   }
+  if (!o.passthrough.empty()) {
+    std::fprintf(stderr, "cachetick run: Google Benchmark flags (after --) do not apply to "
+                         "--backend sim: it runs each benchmark once, a fixed iteration count\n");
+    return 2;
+  }
   Geometry geo;
   if (o.sim_cache == "reference") {
     geo = reference_geometry();

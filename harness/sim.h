@@ -85,7 +85,7 @@ PerOp per_op(const Events& e, double ops);
 
 // Ops a benchmark does under the simulator when its spec names no
 // iteration count: enough to average over, few enough to stay quick.
-inline constexpr double kTargetOps = 1 << 18;
+inline constexpr double kTargetOps = 1 << 16;
 std::int64_t iterations_for(const Spec& s);
 
 // The in-process side: callgrind client requests around the measured loop.

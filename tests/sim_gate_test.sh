@@ -32,6 +32,7 @@ cd "$tmp"
 expect 2 "no benchmark matches" -- "$bin" run --backend sim --filter zzz_none
 expect 2 "backend"              -- "$bin" run --backend bogus
 expect 2 "sim-cache"            -- "$bin" run --backend sim --sim-cache bogus
+expect 2 "do not apply"          -- "$bin" run --backend sim --filter harness -- --benchmark_min_time=1
 expect 2 "needs valgrind"       -- env PATH=/nonexistent "$bin" run --backend sim --filter harness
 
 # Determinism: same selection twice, from different directories and paths.
