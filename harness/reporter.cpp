@@ -186,7 +186,9 @@ void Reporter::ReportRuns(const std::vector<Run>& runs) {
       break;
     }
     if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") row = &r;
-    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = r.GetAdjustedRealTime();
+    // A percentage aggregate keeps the raw ratio in real_accumulated_time
+    // (GetAdjustedRealTime would scale it as if it were a time).
+    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = r.real_accumulated_time;
     if (r.run_type == Run::RT_Iteration && r.repetitions <= 1) row = &r;
   }
   if (row) print_row(*spec_of(*row), *row, cv);

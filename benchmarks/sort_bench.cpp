@@ -1,0 +1,229 @@
+// The sort family: cachetick's chunked merge sort against the sorts people
+// use, on five input shapes and four sizes (4K .. 16M elements).
+//
+// Every iteration restores the unsorted input with one memcpy from a
+// pristine copy, inside the timed loop (PauseTiming/ResumeTiming would cost
+// hundreds of ns each and perturb the caches anyway). So every row INCLUDES
+// one copy of the array; the `copy` row (role reference) measures that copy
+// alone, to be subtracted by the reader when comparing absolute costs.
+// ns per element = real time / n.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/sort/flat_stable_sort/flat_stable_sort.hpp>
+#include <boost/sort/spinsort/spinsort.hpp>
+#include <hwy/contrib/sort/vqsort.h>
+#include <pdqsort.h>
+
+#include "harness/registry.h"
+#include "kernels/sort/chunked_merge_sort.h"
+#include "kernels/sort/naive_merge_sort.h"
+#include "kernels/sort/radix_sort.h"
+
+namespace {
+
+using namespace cachetick;
+namespace cs = cachetick::sort;
+
+// Inputs are generated once per benchmark (not timed), seeded by shape and
+// size so every variant sorts exactly the same array.
+template <class K>
+std::vector<K> make_input(const std::string& shape, std::size_t n) {
+  std::mt19937_64 rng(n * 1000003u + std::hash<std::string>{}(shape));
+  std::vector<K> v(n);
+  for (auto& x : v) x = static_cast<K>(rng());
+  if (shape == "sorted") {
+    std::sort(v.begin(), v.end());
+  } else if (shape == "reversed") {
+    std::sort(v.begin(), v.end(), std::greater<K>());
+  } else if (shape == "few_unique") {
+    // 16 distinct values spread over the whole key range: every radix digit
+    // varies (no pass is skipped) and merges see long runs of equal keys.
+    for (auto& x : v) x = static_cast<K>((rng() % 16) * (K(~K(0)) / 16));
+  } else if (shape == "noisy_sorted") {
+    // Sorted, then 1% of positions swapped with random others.
+    std::sort(v.begin(), v.end());
+    for (std::size_t k = 0; k < n / 100; ++k) std::swap(v[rng() % n], v[rng() % n]);
+  }
+  return v;
+}
+
+// The rows of one (shape, size) run one after another, so the last input
+// is kept: generating a sorted 16M input costs a 16M std::sort, which would
+// otherwise be repeated for each of the eleven variants.
+template <class K>
+const std::vector<K>& cached_input(const std::string& shape, std::size_t n) {
+  static std::string last_shape;
+  static std::vector<K> last;
+  if (shape != last_shape || n != last.size()) {
+    last = make_input<K>(shape, n);
+    last_shape = shape;
+  }
+  return last;
+}
+
+// One sort under test: `prepare` runs once, untimed (allocates any scratch a
+// caller of that library would keep); `sort` is what the timed loop calls.
+template <class K>
+struct Variant {
+  const char* name;
+  Role role;
+  const char* note;
+  std::function<std::function<void(K*, std::size_t)>(std::size_t n)> prepare;
+};
+
+template <class K>
+std::vector<Variant<K>> variants() {
+  using Fn = std::function<void(K*, std::size_t)>;
+  return {
+      {"ct_chunked", Role::optimised,
+       "cachetick: radix-sorted L2/8 chunks, branch-free merges (AVX2 for u32), scratch kept",
+       [](std::size_t n) -> Fn {
+         auto sorter = std::make_shared<cs::ChunkedMergeSorter<K>>();
+         // Grow and touch the scratch now, not in the timed loop: unsorted
+         // keys, so the presorted shortcut does not skip the scratch.
+         std::vector<K> warm(n);
+         for (std::size_t i = 0; i < n; ++i) warm[i] = static_cast<K>(i * 2654435761u);
+         sorter->sort(std::span<K>(warm));
+         return [sorter](K* p, std::size_t m) { sorter->sort(std::span<K>(p, m)); };
+       }},
+      {"naive", Role::naive,
+       "seed cookbook's recursive merge sort (buffer bug fixed), memcpy back per merge",
+       [](std::size_t n) -> Fn {
+         auto temp = std::make_shared<std::vector<K>>(n);
+         return [temp](K* p, std::size_t m) { cs::naive_merge_sort(p, m, temp->data()); };
+       }},
+      {"naive_chunked", Role::naive,
+       "std::stable_sort per L2/4 chunk, then std::merge passes (allocates per call)",
+       [](std::size_t) -> Fn {
+         return [](K* p, std::size_t m) { cs::naive_chunked_sort(std::span<K>(p, m)); };
+       }},
+      {"std_sort", Role::peer, "std::sort (introsort; not stable)",
+       [](std::size_t) -> Fn { return [](K* p, std::size_t m) { std::sort(p, p + m); }; }},
+      {"std_stable_sort", Role::peer, "std::stable_sort (allocates per call)",
+       [](std::size_t) -> Fn {
+         return [](K* p, std::size_t m) { std::stable_sort(p, p + m); };
+       }},
+      {"pdqsort_branchless", Role::peer, "pdqsort-dev pdqsort_branchless (not stable)",
+       [](std::size_t) -> Fn {
+         return [](K* p, std::size_t m) { pdqsort_branchless(p, p + m); };
+       }},
+      {"boost_spinsort", Role::peer, "Boost.Sort 1.74 spinsort (stable, allocates n/2)",
+       [](std::size_t) -> Fn {
+         return [](K* p, std::size_t m) { boost::sort::spinsort(p, p + m); };
+       }},
+      {"boost_flat_stable_sort", Role::peer,
+       "Boost.Sort 1.74 flat_stable_sort (stable, small extra memory)",
+       [](std::size_t) -> Fn {
+         return [](K* p, std::size_t m) { boost::sort::flat_stable_sort(p, p + m); };
+       }},
+      {"hwy_vqsort", Role::peer,
+       "Highway 1.0.3 vqsort (hwy::Sorter, runtime SIMD dispatch; not stable)",
+       [](std::size_t) -> Fn {
+         auto sorter = std::make_shared<hwy::Sorter>();
+         return [sorter](K* p, std::size_t m) { (*sorter)(p, m, hwy::SortAscending()); };
+       }},
+      {"radix", Role::reference,
+       "floor: whole-array LSD radix, 8-bit digits, scratch kept (stable)",
+       [](std::size_t n) -> Fn {
+         auto scratch = std::make_shared<std::vector<K>>(n);
+         return [scratch](K* p, std::size_t m) { cs::radix_sort(p, m, scratch->data()); };
+       }},
+      {"copy", Role::reference,
+       "the input-restoring memcpy alone: included in every other row of this size",
+       [](std::size_t) -> Fn { return [](K*, std::size_t) {}; }},
+  };
+}
+
+template <class K>
+void register_rows(const std::string& shape, std::size_t n, const std::string& workload) {
+  for (const Variant<K>& v : variants<K>()) {
+    Spec s;
+    s.family = "sort";
+    s.variant = v.name;
+    s.role = v.role;
+    s.workload = workload;
+    s.size = n;
+    s.size_label = n >= (1u << 20) ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
+    // The array and its pristine copy; sorts with a scratch buffer touch one
+    // more array (not counted, so that one size has one working set).
+    s.working_set_bytes = 2 * n * sizeof(K);
+    s.op = "element";
+    s.ops_per_iter = static_cast<double>(n);
+    s.bytes_per_op = 0;
+    s.note = v.note;
+    auto prepare = v.prepare;
+    const bool sorts = std::string(v.name) != "copy";
+    add(s, [shape, n, prepare, sorts](benchmark::State& st, Probe& p) {
+      const std::vector<K>& pristine = cached_input<K>(shape, n);
+      std::vector<K> work(pristine);  // touched once: no page faults when timed
+      auto sort_fn = prepare(n);
+      p.run(st, [&] {
+        std::memcpy(work.data(), pristine.data(), n * sizeof(K));
+        benchmark::DoNotOptimize(work.data());
+        sort_fn(work.data(), n);
+        benchmark::DoNotOptimize(work.data());
+        benchmark::ClobberMemory();
+      });
+      // A sort that leaves the array unsorted must not produce a number.
+      if (sorts && !std::is_sorted(work.begin(), work.end()))
+        st.SkipWithError("output not sorted");
+    });
+  }
+}
+
+// Where the cache boundaries fall: ct_chunked on random uint32_t with the
+// chunk forced from L1-sized to beyond L2. Larger chunks mean fewer merge
+// levels but radix passes that miss the cache the chunk was meant to fit.
+void register_chunk_sweep(std::size_t n) {
+  for (std::size_t kib : {16u, 64u, 256u, 1024u, 4096u}) {
+    Spec s;
+    s.family = "sort";
+    s.variant = "ct_chunked_" + std::to_string(kib) + "KiB";
+    s.role = Role::optimised;
+    s.workload = "random";
+    s.size = n;
+    s.size_label = std::to_string(n >> 20) + "M";
+    s.working_set_bytes = 2 * n * sizeof(std::uint32_t);
+    s.op = "element";
+    s.ops_per_iter = static_cast<double>(n);
+    s.note = "chunk sweep: ct_chunked with " + std::to_string(kib) +
+             " KiB chunks (default L2/8 = " +
+             std::to_string(cs::default_chunk_elems<std::uint32_t>() * 4 / 1024) + " KiB)";
+    const std::size_t chunk = kib * 1024 / sizeof(std::uint32_t);
+    add(s, [n, chunk](benchmark::State& st, Probe& p) {
+      const auto& pristine = cached_input<std::uint32_t>("random", n);
+      std::vector<std::uint32_t> work(pristine);
+      cs::ChunkedMergeSorter<std::uint32_t> sorter(chunk);
+      sorter.sort(std::span<std::uint32_t>(work));  // grows and touches the scratch, untimed
+      p.run(st, [&] {
+        std::memcpy(work.data(), pristine.data(), n * sizeof(std::uint32_t));
+        benchmark::DoNotOptimize(work.data());
+        sorter.sort(std::span<std::uint32_t>(work));
+        benchmark::DoNotOptimize(work.data());
+        benchmark::ClobberMemory();
+      });
+      if (!std::is_sorted(work.begin(), work.end())) st.SkipWithError("output not sorted");
+    });
+  }
+}
+
+}  // namespace
+
+CACHETICK_FAMILY(sort, "Chunked merge sort against the sorts people use (ns/element)") {
+  for (std::size_t n : {std::size_t{1} << 12, std::size_t{1} << 16, std::size_t{1} << 20,
+                        std::size_t{1} << 24})
+    for (const char* shape : {"random", "sorted", "reversed", "few_unique", "noisy_sorted"})
+      register_rows<std::uint32_t>(shape, n, shape);
+  // 64-bit keys: the radix needs twice the passes, the merge moves twice the
+  // bytes. One shape, two sizes.
+  for (std::size_t n : {std::size_t{1} << 16, std::size_t{1} << 20})
+    register_rows<std::uint64_t>("random", n, "random_u64");
+  for (std::size_t n : {std::size_t{1} << 20, std::size_t{1} << 24}) register_chunk_sweep(n);
+}
