@@ -4,6 +4,8 @@
 #   scripts/suite.sh                 full suite, 3 repetitions (about 10-15 minutes)
 #   scripts/suite.sh --quick         smoke run (about a minute)
 #   scripts/suite.sh --family hash   any `cachetick run` option passes through
+#   scripts/suite.sh -o FILE         write the result to FILE instead
+# Then writes the HTML report and charts next to the JSON (scripts/report.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,6 +13,21 @@ scripts/setup.sh
 scripts/build.sh release >/dev/null
 mkdir -p results/runs
 out=results/runs/$(date -u +%Y%m%d-%H%M%S)-$(hostname | tr -c 'A-Za-z0-9-\n' '_').json
+# An explicit -o/--out FILE wins (e.g. the reference run, see README).
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+    -o | --out) out=${args[i + 1]:-$out}; unset 'args[i]' 'args[i+1]'; ((++i)) ;;
+    --out=*) out=${args[i]#--out=}; unset 'args[i]' ;;
+    --no-out) out= ;;
+    --) break ;;
+  esac
+done
 status=0
-build/cachetick run -o "$out" "$@" || status=$?
+build/cachetick run ${out:+-o "$out"} "${args[@]}" || status=$?
+# The report next to the JSON (out.report/report.html), also after a failed or
+# interrupted run: the file holds every benchmark that finished.
+if [[ -n $out && -s $out ]]; then
+  scripts/report.sh --quiet "$out" || echo "suite: the report could not be written (see above); the results are in $out" >&2
+fi
 exit $status

@@ -1,0 +1,418 @@
+"""Load cachetick (or plain Google Benchmark) result files into rows.
+
+One row per benchmark: where it belongs (family, variant, role, workload,
+size), its ns/op (the median of the repetitions), the per-repetition samples
+a significance test needs, and its extra per-op counters. The loader only
+needs the standard library, so a compare tool can reuse it without matplotlib.
+
+cachetick files carry a `cachetick` block in every benchmark entry (see the
+README, "Result files"); files from other Google Benchmark programs are read
+too: names like `family/variant/workload/size` are split, other names become
+variant = function name, size = the last numeric argument.
+
+Bad input raises ResultError with a message meant for the user.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import statistics
+from dataclasses import dataclass, field
+
+ROLES = ("optimised", "naive", "peer", "reference", "unknown")
+
+# Google Benchmark's own keys in a benchmark entry: everything else that is a
+# number is a user counter.
+GB_KEYS = {
+    "name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
+    "iterations", "real_time", "cpu_time", "time_unit", "family_index",
+    "per_family_instance_index", "aggregate_name", "aggregate_unit", "label",
+    "error_occurred", "error_message", "cachetick", "big_o", "rms", "complexity",
+}
+# User counters that are not per-op figures: kept in tables, never charted.
+NOT_PER_OP = {
+    "ticks_per_op",  # the time again, in TSC ticks
+    "bytes_per_second", "items_per_second",  # rates, shown as GB/s elsewhere
+    "allocs_per_iter", "max_bytes_used", "total_allocated_bytes", "net_heap_growth",
+    "peak_heap_bytes", "alloc_pass_iterations",
+}
+# Keys of the per-entry cachetick block that are not counters.
+CT_KEYS = {
+    "family", "variant", "role", "workload", "size", "size_label", "working_set_bytes",
+    "op", "ops_per_iter", "ns_per_op", "ticks_per_op", "useful_gb_per_s", "budget_ns",
+    "verdict", "bytes_per_op", "note", "backend", "sim",
+}
+
+_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)$", re.IGNORECASE)
+_GB_SUFFIX_RE = re.compile(
+    r"/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
+    r"min_time:[0-9.]+s?|min_warmup_time:[0-9.]+s?)(?=/|$)")
+
+
+class ResultError(Exception):
+    """A result file that cannot be used, with a message for the user."""
+
+
+def parse_size(label):
+    """'16KiB' -> (16384, True); '4096' -> (4096, False); junk -> (None, False).
+
+    The flag says whether the label was in bytes (had a B suffix)."""
+    m = _SIZE_RE.match(str(label).strip())
+    if not m:
+        return None, False
+    value, prefix, binary, b = m.groups()
+    mult = {"": 1, "K": 1, "M": 2, "G": 3, "T": 4}[prefix.upper()]
+    base = 1024 if (binary or b) else 1000
+    if not prefix:
+        base = 1
+    return float(value) * base ** mult, bool(b)
+
+
+def format_bytes(n):
+    """Binary units like the harness: 16KiB, 4MiB, 1.5GiB."""
+    if n is None:
+        return "-"
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            s = f"{n:.3g}" if n != int(n) else f"{int(n)}"
+            return s + unit
+        n /= 1024
+    return f"{n}TiB"
+
+
+def _num(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(v) else None
+
+
+@dataclass
+class Row:
+    """One benchmark, all its repetitions folded together."""
+
+    name: str
+    family: str
+    variant: str
+    role: str
+    workload: str
+    size: float | None
+    size_label: str
+    working_set_bytes: float | None = None
+    op: str = "op"
+    ns_per_op: float | None = None
+    samples: list = field(default_factory=list)  # ns/op of each repetition
+    cv: float | None = None
+    ticks_per_op: float | None = None
+    gb_per_s: float | None = None
+    budget_ns: float | None = None
+    verdict: str | None = None
+    counters: dict = field(default_factory=dict)  # name -> per-op value (median)
+    counter_samples: dict = field(default_factory=dict)  # name -> per-repetition values
+    other: dict = field(default_factory=dict)  # numbers kept for the table only
+    error: str | None = None
+    order: int = 0
+
+    @property
+    def key(self):
+        return (self.family, self.variant, self.workload, self.size_label)
+
+
+@dataclass
+class Result:
+    path: str
+    doc: dict
+    rows: list
+    is_cachetick: bool
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ct(self):
+        c = self.doc.get("cachetick")
+        return c if isinstance(c, dict) else {}
+
+    @property
+    def context(self):
+        c = self.doc.get("context")
+        return c if isinstance(c, dict) else {}
+
+    @property
+    def machine(self):
+        m = self.ct.get("machine")
+        return m if isinstance(m, dict) else {}
+
+    @property
+    def host(self):
+        return str(self.machine.get("host") or self.context.get("host_name") or "unknown host")
+
+    @property
+    def budget_ns(self):
+        b = _num((self.ct.get("options") or {}).get("budget_ns")) if isinstance(
+            self.ct.get("options"), dict) else None
+        if b:
+            return b
+        budgets = [r.budget_ns for r in self.rows if r.budget_ns]
+        return statistics.median(budgets) if budgets else None
+
+    def caches(self):
+        """Data/unified caches as [(name, bytes)], from the cachetick machine
+        block (sysfs) or Google Benchmark's context."""
+        src = self.machine.get("caches") or self.context.get("caches") or []
+        out = []
+        for c in src if isinstance(src, list) else []:
+            if not isinstance(c, dict) or c.get("type") == "Instruction":
+                continue
+            size = _num(c.get("size_bytes"))
+            if size is None:
+                size = _num(c.get("size"))
+                if size is None and c.get("size") is not None:
+                    size, _ = parse_size(c.get("size"))
+            level = c.get("level")
+            if size and level is not None:
+                name = f"L{level}" + ("d" if c.get("type") == "Data" else "")
+                if all(n != name for n, _ in out):
+                    out.append((name, size))
+        return out
+
+    def families(self):
+        seen = []
+        for r in self.rows:
+            if r.family not in seen:
+                seen.append(r.family)
+        return seen
+
+    def counter_names(self):
+        names = []
+        for r in self.rows:
+            for k in r.counters:
+                if k not in names:
+                    names.append(k)
+        return names
+
+    def has_repetitions(self):
+        return any(len(r.samples) >= 2 for r in self.rows)
+
+
+def _ns(value, unit):
+    v = _num(value)
+    if v is None:
+        return None
+    return v * _UNITS.get(str(unit or "ns"), 1.0)
+
+
+def _split_foreign(name, executable):
+    """A plain Google Benchmark name -> (family, variant, workload, size, label, bytes?)."""
+    base = _GB_SUFFIX_RE.sub("", name)
+    parts = base.split("/")
+    if len(parts) == 4 and parse_size(parts[3])[0] is not None:
+        size, in_bytes = parse_size(parts[3])
+        return parts[0], parts[1], parts[2], size, parts[3], in_bytes
+    family = os.path.basename(str(executable or "")) or "benchmarks"
+    variant, args = parts[0], parts[1:]
+    args = [a.split(":", 1)[1] if ":" in a and not a.startswith("threads:") else a for a in args]
+    size = label = None
+    in_bytes = False
+    for i in range(len(args) - 1, -1, -1):
+        s, b = parse_size(args[i])
+        if s is not None:
+            size, label, in_bytes = s, args[i], b
+            del args[i]
+            break
+    workload = "/".join(args) or "-"
+    return family, variant, workload, size, label, in_bytes
+
+
+def load(path):
+    """Read one result file into a Result, or raise ResultError."""
+    if not os.path.exists(path):
+        raise ResultError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ResultError(f"{path}: is a directory, not a result file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except UnicodeDecodeError:
+        raise ResultError(f"{path}: not a text file (expected cachetick or Google Benchmark JSON)")
+    except json.JSONDecodeError as e:
+        raise ResultError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+                          "a truncated file from an interrupted run? cachetick writes atomically, "
+                          "so a partial file did not come from it")
+    except OSError as e:
+        raise ResultError(f"{path}: cannot read ({e.strerror})")
+    return from_doc(doc, path)
+
+
+def from_doc(doc, path="<result>"):
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        what = type(doc).__name__ if not isinstance(doc, dict) else "an object without a 'benchmarks' list"
+        raise ResultError(f"{path}: not a cachetick or Google Benchmark result (it is {what}); "
+                          "expected JSON with 'context' and 'benchmarks' as written by "
+                          "`cachetick run -o FILE` or `--benchmark_out=FILE --benchmark_out_format=json`")
+    entries = [e for e in doc["benchmarks"] if isinstance(e, dict) and e.get("name") is not None]
+    if not entries:
+        raise ResultError(f"{path}: no benchmarks in this result (an empty run, or a filter that "
+                          "matched nothing)")
+    is_ct = any(isinstance(e.get("cachetick"), dict) for e in entries)
+    executable = (doc.get("context") or {}).get("executable") if isinstance(doc.get("context"), dict) else None
+    groups = {}
+    for e in entries:
+        key = e.get("run_name") or re.sub(r"_(mean|median|stddev|cv)$", "", str(e["name"]))
+        groups.setdefault(str(key), []).append(e)
+
+    rows, warnings, sizeless = [], [], []
+    for order, (key, es) in enumerate(groups.items()):
+        row = _fold(key, es, executable, order)
+        if row is None:
+            continue
+        if row.size is None:
+            sizeless.append(row.name)
+        rows.append(row)
+    if not rows:
+        raise ResultError(f"{path}: no usable benchmark entries")
+    if len(sizeless) == len(rows):
+        raise ResultError(
+            f"{path}: none of the {len(rows)} benchmarks has a size (no cachetick 'size' and no "
+            "numeric argument in the name, e.g. BM_copy/4096), so there is nothing to place on "
+            "a chart: " + ", ".join(sizeless[:5]) + (" ..." if len(sizeless) > 5 else ""))
+    if sizeless:
+        warnings.append(f"{len(sizeless)} benchmark(s) without a size are shown as size '-' and "
+                        "left out of the size sweeps: " + ", ".join(sizeless[:5]) +
+                        (" ..." if len(sizeless) > 5 else ""))
+    if not any(r.ns_per_op is not None for r in rows) and not any(r.counters for r in rows):
+        raise ResultError(f"{path}: no benchmark has a time or a counter (all failed?)")
+    return Result(path=path, doc=doc, rows=rows, is_cachetick=is_ct, warnings=warnings)
+
+
+def _fold(key, entries, executable, order):
+    ct = next((e["cachetick"] for e in entries if isinstance(e.get("cachetick"), dict)), None)
+    if ct:
+        size = _num(ct.get("size"))
+        label = str(ct.get("size_label") if ct.get("size_label") is not None
+                    else ("" if size is None else f"{size:g}"))
+        if size is None and label:
+            size, _ = parse_size(label)
+        ws = _num(ct.get("working_set_bytes"))
+        row = Row(name=key, family=str(ct.get("family") or "?"), variant=str(ct.get("variant") or "?"),
+                  role=str(ct.get("role") or "unknown"), workload=str(ct.get("workload") or "-"),
+                  size=size, size_label=label or "-", working_set_bytes=ws if ws else None,
+                  op=str(ct.get("op") or "op"), order=order)
+    else:
+        fam, var, wl, size, label, in_bytes = _split_foreign(key, executable)
+        row = Row(name=key, family=fam, variant=var, role="unknown", workload=wl, size=size,
+                  size_label=label or "-", working_set_bytes=size if in_bytes else None,
+                  op="iteration", order=order)
+    if row.role not in ROLES:
+        row.role = "unknown"
+
+    iters = [e for e in entries if e.get("run_type", "iteration") == "iteration"]
+    aggs = {e.get("aggregate_name"): e for e in entries if e.get("run_type") == "aggregate"}
+    errors = [e for e in entries if e.get("error_occurred")]
+    if errors:
+        row.error = str(errors[0].get("error_message") or "error")
+
+    def ns_of(e):
+        c = e.get("cachetick")
+        if isinstance(c, dict):
+            return _num(c.get("ns_per_op"))
+        if ct:  # a cachetick row without its own figures (error, sim backend)
+            return None
+        return _ns(e.get("real_time"), e.get("time_unit"))
+
+    good = [e for e in iters if not e.get("error_occurred")]
+    row.samples = [v for v in (ns_of(e) for e in good) if v is not None]
+    main = aggs.get("median") or aggs.get("mean")
+    if main is not None and ns_of(main) is not None:
+        row.ns_per_op = ns_of(main)
+    elif row.samples:
+        row.ns_per_op = statistics.median(row.samples)
+    if "cv" in aggs and _num(aggs["cv"].get("real_time")) is not None:
+        row.cv = _num(aggs["cv"].get("real_time"))
+    elif len(row.samples) >= 2 and statistics.mean(row.samples) > 0:
+        row.cv = statistics.stdev(row.samples) / statistics.mean(row.samples)
+
+    src = main if main is not None else (good[0] if len(good) == 1 else None)
+    src_ct = (src or {}).get("cachetick") if isinstance((src or {}).get("cachetick"), dict) else {}
+    row.ticks_per_op = _num(src_ct.get("ticks_per_op")) if src_ct else None
+    row.gb_per_s = _num(src_ct.get("useful_gb_per_s")) if src_ct else None
+    row.budget_ns = _num(src_ct.get("budget_ns")) if src_ct else None
+    row.verdict = src_ct.get("verdict") if src_ct else None
+    if row.gb_per_s is None and not ct and src is not None and _num(src.get("bytes_per_second")):
+        row.gb_per_s = _num(src.get("bytes_per_second")) / 1e9
+
+    # Counters: flat user counters (how Google Benchmark writes them) and any
+    # extra numbers in the cachetick block (calibration-derived figures).
+    def counters_of(e):
+        out = {}
+        for k, v in e.items():
+            if k in GB_KEYS:
+                continue
+            n = _num(v)
+            if n is not None:
+                out[k] = n
+        c = e.get("cachetick")
+        if isinstance(c, dict):
+            for k, v in c.items():
+                n = _num(v)
+                if k not in CT_KEYS and n is not None:
+                    out.setdefault(k, n)
+        return out
+
+    per_rep = [counters_of(e) for e in good]
+    names = []
+    for d in per_rep + ([counters_of(main)] if main is not None else []):
+        names += [k for k in d if k not in names]
+    for k in names:
+        vals = [d[k] for d in per_rep if k in d]
+        if main is not None and k in counters_of(main):
+            v = counters_of(main)[k]
+        elif vals:
+            v = statistics.median(vals)
+        else:
+            continue
+        if k in NOT_PER_OP:
+            row.other[k] = v
+        else:
+            row.counters[k] = v
+            row.counter_samples[k] = vals
+    if row.ns_per_op is None and not row.counters and row.error is None:
+        return None
+    return row
+
+
+def load_all(paths):
+    """Load every path; collect every problem before giving up."""
+    results, problems = [], []
+    for p in paths:
+        try:
+            results.append(load(p))
+        except ResultError as e:
+            problems.append(str(e))
+    if problems:
+        raise ResultError("\n".join(problems))
+    return results
+
+
+def merge(results):
+    """Several files of one run (e.g. one per family) as one result."""
+    first = results[0]
+    doc = dict(first.doc)
+    rows, seen, warnings = [], set(), list(first.warnings)
+    for res in results:
+        for r in res.rows:
+            if r.name in seen:
+                warnings.append(f"{r.name} appears in more than one file; kept the first ({first.path})")
+                continue
+            seen.add(r.name)
+            r.order = len(rows)
+            rows.append(r)
+        if res is not first:
+            warnings += res.warnings
+            if res.host != first.host:
+                warnings.append(f"merged files come from different hosts ({first.host}, {res.host}): "
+                                "use several files without --merge to compare hosts")
+    return Result(path=" + ".join(r.path for r in results), doc=doc, rows=rows,
+                  is_cachetick=any(r.is_cachetick for r in results), warnings=warnings)

@@ -1,0 +1,1069 @@
+#!/usr/bin/python3
+"""cachetick report: charts and a self-contained HTML page from result files.
+
+    scripts/report.sh RESULT.json                       one run
+    scripts/report.sh NEW.json --baseline OLD.json      what changed, with significance
+    scripts/report.sh A.json B.json                     several hosts side by side
+    scripts/report.sh hash.json sort.json --merge       files of one run, as one
+
+Writes DIR/report.html (charts inlined, one file to share), every chart as
+DIR/charts/<id>.svg and .png, and DIR/manifest.json (each chart's panels and
+series, read back from the drawn figure: what the tests check). DIR defaults
+to the first result's path without .json plus `.report`.
+
+Exit codes: 0 done, 2 bad input (missing, corrupt or foreign file, no
+benchmarks, no sizes, unwritable output), 1 a bug in this script.
+Run it with Debian's interpreter (scripts/report.sh finds one): it needs
+python3-matplotlib, and python3-scipy for significance tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import html
+import io
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cachetick_results as cr  # noqa: E402
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+
+try:
+    from scipy.stats import mannwhitneyu
+except ImportError:  # charts still work; changes are then "not tested"
+    mannwhitneyu = None
+
+# Same bytes in, same SVG out: reference charts do not churn in git.
+plt.rcParams.update({
+    "svg.hashsalt": "cachetick", "svg.fonttype": "none", "font.size": 9,
+    "axes.titlesize": 10, "axes.titleweight": "bold", "figure.titlesize": 12,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.axisbelow": True,
+    "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
+    "legend.fontsize": 8, "legend.frameon": False,
+})
+
+# Colour says the role, hatching says "a library": optimised in blues, naive
+# in reds, peers in distinct earthy/green/purple hues with hatching (so they
+# read in greyscale too), reference in grey dots.
+ROLE_COLOURS = {
+    "optimised": ["#1f4e9c", "#3d85d8", "#84b6ee", "#0b2d5e", "#5f9bd4"],
+    "naive": ["#b2312a", "#e07a5f", "#7a1e18", "#f0a58f"],
+    "peer": ["#e69f00", "#009e73", "#cc79a7", "#8c6d31", "#bcbd22", "#9467bd", "#17becf",
+             "#f0e442", "#7f7f7f", "#b5651d", "#2ca02c", "#ff9896"],
+    "reference": ["#9e9e9e", "#cfcfcf"],
+    "unknown": ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                "#7f7f7f", "#bcbd22", "#17becf"],
+}
+ROLE_HATCH = {"optimised": "", "naive": "", "peer": "////", "reference": "....", "unknown": ""}
+ROLE_LINE = {"optimised": "-", "naive": "-", "peer": "--", "reference": ":", "unknown": "-"}
+ROLE_MARK = {"optimised": "o", "naive": "s", "peer": "^", "reference": "x", "unknown": "o"}
+ROLE_ORDER = {r: i for i, r in enumerate(cr.ROLES)}
+HOST_COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+HOST_HATCH = ["", "////", "....", "xxxx", "\\\\\\\\", "++"]
+STATUS_STYLE = {  # baseline vs new; regressions are dark red, crossed and marked
+    "regression": dict(color="#b2182b", hatch="xxxx", edgecolor="black", mark="\u25b2 slower"),
+    "improvement": dict(color="#1a7a3c", hatch="", edgecolor="black", mark="\u25bc faster"),
+    "unchanged": dict(color="#c8c8c8", hatch="", edgecolor="#888888", mark=""),
+    "untested": dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
+}
+LOG_RATIO = 20  # a panel whose values span more than this goes to log scale
+
+
+def slug(s):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(s)).strip("-") or "x"
+
+
+def sig3(v):
+    if v is None or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return "-"
+    a = abs(v)
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    if a == 0:
+        return "0"
+    return f"{v:.3g}"
+
+
+def bytes_formatter():
+    return FuncFormatter(lambda x, _: cr.format_bytes(x) if x > 0 else "")
+
+
+# ---------------------------------------------------------------------------
+# Variants and their look
+
+def variant_styles(rows):
+    """variant -> (role, colour, hatch), consistent across a family's charts."""
+    roles = {}
+    for r in rows:
+        roles.setdefault(r.variant, r.role)
+    order = sorted(roles, key=lambda v: (ROLE_ORDER.get(roles[v], 9), first_index(rows, v)))
+    used = {}
+    out = {}
+    for v in order:
+        role = roles[v]
+        pal = ROLE_COLOURS.get(role, ROLE_COLOURS["unknown"])
+        i = used.get(role, 0)
+        used[role] = i + 1
+        out[v] = (role, pal[i % len(pal)], ROLE_HATCH.get(role, ""))
+    return out
+
+
+def role_labels(styles):
+    return {v: v if role == "unknown" else f"{v} ({role})" for v, (role, _, _) in styles.items()}
+
+
+def first_index(rows, variant):
+    return next(i for i, r in enumerate(rows) if r.variant == variant)
+
+
+def ordered(values):
+    seen = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+def sizes_in_order(rows):
+    """Size labels sorted by size (then by first appearance)."""
+    labels = ordered(r.size_label for r in rows)
+    size = {}
+    for r in rows:
+        size.setdefault(r.size_label, r.size if r.size is not None else math.inf)
+    return sorted(labels, key=lambda l: (size[l], labels.index(l)))
+
+
+def op_unit(rows):
+    ops = ordered(r.op for r in rows)
+    return ops[0] if len(ops) == 1 else "op"
+
+
+# ---------------------------------------------------------------------------
+# Panels
+
+def set_value_scale(ax, values, extra=()):
+    vals = [v for v in list(values) + list(extra) if v is not None and v > 0]
+    if len(vals) >= 2 and max(vals) / min(vals) > LOG_RATIO:
+        log_axis(ax.yaxis, vals)
+        return True
+    ax.set_ylim(bottom=0)
+    return False
+
+
+def log_axis(axis, vals):
+    """Log scale labelled 1, 2, 5, 10, 20, 50...: readable without 10^n."""
+    axis.axes.set_yscale("log") if axis is axis.axes.yaxis else axis.axes.set_xscale("log")
+    decades = math.log10(max(vals) / min(vals))
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1000 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def bars_panel(ax, rows, styles, value, budget=None, title=None, ylabel="", legend_labels=None):
+    """Grouped bars: one group per size, one bar per variant, whiskers = min-max
+    of the repetitions. Returns the values drawn."""
+    sizes = sizes_in_order(rows)
+    variants = [v for v in styles if any(r.variant == v for r in rows)]
+    n = max(1, len(variants))
+    width = 0.8 / n
+    drawn = []
+    for i, v in enumerate(variants):
+        role, colour, hatch = styles[v]
+        xs, hs, lo, hi = [], [], [], []
+        for j, s in enumerate(sizes):
+            r = next((r for r in rows if r.variant == v and r.size_label == s), None)
+            val = value(r) if r is not None else None
+            if val is None:
+                continue
+            xs.append(j - 0.4 + width * (i + 0.5))
+            hs.append(val)
+            samp = r.samples if value is ns_value and len(r.samples) >= 2 else []
+            lo.append(val - min(samp) if samp else 0)
+            hi.append(max(samp) - val if samp else 0)
+        if not xs:
+            continue
+        label = v if legend_labels is None else legend_labels.get(v, v)
+        ax.bar(xs, hs, width * 0.92, color=colour, hatch=hatch, edgecolor="black" if hatch else colour,
+               linewidth=0.4, label=label, gid=f"series:{v}")
+        for x, h in zip(xs, hs):
+            if h == 0:  # a measured zero, told apart from a missing bar
+                ax.annotate("0", (x, 0), xytext=(0, 1), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7, color=colour)
+        if any(lo) or any(hi):
+            ax.errorbar(xs, hs, yerr=[lo, hi], fmt="none", ecolor="black", elinewidth=0.6, capsize=1.5)
+        drawn += hs
+    ax.set_xticks(range(len(sizes)))
+    ax.set_xticklabels(sizes, rotation=0 if len(sizes) <= 8 else 45)
+    ax.set_xlim(-0.6, len(sizes) - 0.4)
+    log = set_value_scale(ax, drawn, [budget] if budget else [])
+    if budget:
+        ax.axhline(budget, color="black", ls="--", lw=1.0, gid="budget",
+                   label=f"budget {budget:g} ns/op")
+    ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
+    ax.set_xlabel("size")
+    if title:
+        ax.set_title(title, loc="left")
+    return drawn
+
+
+def wl_title(w):
+    return "all benchmarks" if w == "-" else f"workload {w}"
+
+
+def ns_value(r):
+    return r.ns_per_op
+
+
+def grid(n, ncols_max=2, w=6.2, h=3.4, top_extra=0.7):
+    ncols = min(ncols_max, max(1, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows + top_extra), squeeze=False)
+    flat = [a for row in axes for a in row]
+    for a in flat[n:]:
+        a.remove()
+    return fig, flat[:n]
+
+
+def figure_legend(fig, axes, ncol=None):
+    handles, labels = [], []
+    for ax in axes:
+        for hd, lb in zip(*ax.get_legend_handles_labels()):
+            if lb not in labels:
+                handles.append(hd)
+                labels.append(lb)
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.36 / fig.get_figheight()),
+                   ncol=ncol or math.ceil(len(labels) / legend_rows(len(labels))), handlelength=2.2,
+                   columnspacing=1.2)
+
+
+def finish(fig, title, n_legend_rows=1):
+    """Title at the top, then the shared legend, then the panels: margins in
+    inches so every figure height reads the same."""
+    fig.tight_layout()
+    h = fig.get_figheight()
+    fig.subplots_adjust(top=1 - (0.42 + 0.24 * n_legend_rows + 0.28) / h)
+    fig.suptitle(title, x=0.01, y=1 - 0.06 / h, ha="left")
+
+
+def legend_rows(n_labels, ncol=6):
+    return math.ceil(n_labels / ncol)
+
+
+# ---------------------------------------------------------------------------
+# Charts. Each returns (figure, title, caption) or None when it does not apply.
+
+def chart_family_bars(res, family):
+    rows = [r for r in res.rows if r.family == family and r.ns_per_op is not None]
+    if len(rows) < 2:  # one bar compares nothing (e.g. the harness's empty loop): table only
+        return None
+    styles = variant_styles(rows)
+    workloads = ordered(r.workload for r in rows)
+    budget = res.budget_ns
+    per_panel = max(len(sizes_in_order([r for r in rows if r.workload == w])) *
+                    len(ordered(r.variant for r in rows if r.workload == w)) for w in workloads)
+    fig, axes = grid(len(workloads), ncols_max=1 if per_panel > 24 else 2,
+                     w=12.4 if per_panel > 24 else 6.2)
+    unit = op_unit(rows)
+    labels = role_labels(styles)
+    for ax, w in zip(axes, workloads):
+        wr = [r for r in rows if r.workload == w]
+        bars_panel(ax, wr, styles, ns_value, budget, title=wl_title(w), ylabel=f"ns per {op_unit(wr)}",
+                   legend_labels=labels)
+    figure_legend(fig, axes)
+    reps = max(len(r.samples) for r in rows)
+    title = f"{family}: time per {unit} by variant, for each workload and size"
+    finish(fig, title, legend_rows(len(labels) + (1 if budget else 0)))
+    roles = {r.role for r in rows} - {"unknown"}
+    caption = (f"Lower is better. Bars: {'median of ' + str(reps) + ' repetitions, whiskers min to max' if reps > 1 else 'one repetition'}"
+               + ("; blue = cachetick's optimised variants, red = naive, hatched = peer libraries, dotted = reference" if roles else "")
+               + (f"; dashed line: the {budget:g} ns/op budget." if budget else "."))
+    return fig, title, caption
+
+
+def chart_family_sweep(res, family):
+    rows = [r for r in res.rows if r.family == family and r.ns_per_op is not None and r.size is not None]
+    bytes_axis = all(r.working_set_bytes for r in rows)
+    xval = (lambda r: r.working_set_bytes) if bytes_axis else (lambda r: r.size)
+    workloads = [w for w in ordered(r.workload for r in rows)
+                 if len({xval(r) for r in rows if r.workload == w and xval(r)}) >= 2]
+    if not workloads:
+        return None
+    styles = variant_styles(rows)
+    budget = res.budget_ns
+    caches = res.caches() if bytes_axis else []
+    fig, axes = grid(len(workloads))
+    unit = op_unit(rows)
+    for ax, w in zip(axes, workloads):
+        wr = [r for r in rows if r.workload == w and xval(r)]
+        ys_all = []
+        for v in styles:
+            pts = sorted((xval(r), r.ns_per_op) for r in wr if r.variant == v)
+            if not pts:
+                continue
+            role, colour, _ = styles[v]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], ls=ROLE_LINE.get(role, "-"),
+                    marker=ROLE_MARK.get(role, "o"), ms=4, lw=1.4, color=colour, label=role_labels(styles)[v],
+                    gid=f"series:{v}")
+            ys_all += [p[1] for p in pts]
+        ax.set_xscale("log", base=2)
+        log = set_value_scale(ax, ys_all, [budget] if budget else [])
+        xs = [xval(r) for r in wr]
+        lo, hi = min(xs) / 1.6, max(xs) * 1.6
+        ax.set_xlim(lo, hi)
+        for name, size in caches:
+            if lo <= size <= hi:
+                ax.axvline(size, color="0.35", ls=":", lw=1.0, gid=f"cache:{name}")
+                ax.text(size, 1.0, f" {name} {cr.format_bytes(size)}", transform=ax.get_xaxis_transform(),
+                        rotation=90, va="top", ha="right", fontsize=7, color="0.3")
+        if budget:
+            ax.axhline(budget, color="black", ls="--", lw=1.0, gid="budget", label=f"budget {budget:g} ns/op")
+        if bytes_axis:
+            ax.xaxis.set_major_locator(LogLocator(base=2, numticks=40))
+            ax.xaxis.set_major_formatter(FuncFormatter(
+                lambda x, _: cr.format_bytes(x) if x > 0 and round(math.log2(x)) % 2 == 0 else ""))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("working set (bytes, log scale)" if bytes_axis else "size argument (log scale)")
+        ax.set_ylabel(f"ns per {op_unit(wr)}" + (" (log scale)" if log else ""))
+        ax.set_title(wl_title(w), loc="left")
+    figure_legend(fig, axes)
+    title = f"{family}: time per {unit} against working-set size"
+    finish(fig, title, legend_rows(len(styles) + 1))
+    caption = ("Where each variant falls off a cache level: one line per variant (dashed = peer libraries), "
+               + ("dotted verticals = this machine's L1d/L2/L3 sizes from sysfs" if caches else
+                  "cache sizes not marked (sizes are arguments, not bytes)")
+               + (f"; dashed horizontal = {budget:g} ns/op budget." if budget else "."))
+    return fig, title, caption
+
+
+def counter_label(res, name, per_op=True):
+    units = res.ct.get("units") if isinstance(res.ct.get("units"), dict) else {}
+    if name in units:
+        text = str(units[name])
+        return text if len(text) <= 48 else name.replace("_", " ")
+    if name.endswith("_per_op") or not res.is_cachetick:
+        return name.replace("_", " ")
+    return f"{name} per op"
+
+
+def chart_family_counters(res, family, workload):
+    rows = [r for r in res.rows if r.family == family and r.workload == workload]
+    names = ordered(k for r in rows for k in r.counters)
+    if not names:
+        return None
+    styles = variant_styles(rows)
+    timed = [r for r in rows if r.ns_per_op is not None]
+    panels = (["time"] if timed else []) + names
+    labels = role_labels(styles)
+    fig, axes = grid(len(panels), ncols_max=3, w=4.6, h=3.2)
+    unit = op_unit(rows)
+    for ax, p in zip(axes, panels):
+        if p == "time":
+            bars_panel(ax, timed, styles, ns_value, res.budget_ns, title=f"time (ns per {unit})",
+                       ylabel=f"ns per {unit}", legend_labels=labels)
+        else:
+            vals = [r for r in rows if p in r.counters]
+            bars_panel(ax, vals, styles, lambda r, p=p: r.counters.get(p), None, title=p,
+                       ylabel=counter_label(res, p), legend_labels=labels)
+    figure_legend(fig, axes)
+    title = f"{family}{'' if workload == '-' else ' / ' + workload}: counters per {unit} beside the time"
+    finish(fig, title, legend_rows(len(styles) + 1))
+    caption = ("Per-operation counters read once per batch, as the result file names them (median of the "
+               "repetitions); a missing bar means the counter was not available for that row, never zero.")
+    if not res.is_cachetick:
+        caption = "Google Benchmark user counters as written in the file (it does not say whether they are per iteration)."
+    return fig, title, caption
+
+
+def find_calibration(res):
+    cal = res.ct.get("calibration")
+    return cal if isinstance(cal, dict) else None
+
+
+def calibration_curves(cal):
+    """[(panel title, y label, {series: [(bytes, value)]})] from whatever curves
+    the calibration block holds: any {"points": [{"bytes": ..., numbers...}]}."""
+    panels = []
+    for key, block in sorted(cal.items(), key=lambda kv: kv[0] != "latency"):
+        pts = block.get("points") if isinstance(block, dict) else (block if isinstance(block, list) else None)
+        if not isinstance(pts, list) or not pts or not all(isinstance(p, dict) and "bytes" in p for p in pts):
+            continue
+        fields = ordered(k for p in pts for k, v in p.items()
+                         if k != "bytes" and isinstance(v, (int, float)) and not isinstance(v, bool))
+        if key == "latency" and "ns" in fields:
+            fields = ["ns"]
+        else:  # the headline fields; best/median/min twins and other units add clutter
+            fields = [f for f in fields if not re.search(r"best|median|min|max|ticks|est_cycles", f)] or fields
+        series = {f: [(cr._num(p["bytes"]), cr._num(p.get(f))) for p in pts
+                      if cr._num(p["bytes"]) and cr._num(p.get(f)) is not None] for f in fields}
+        series = {f: s for f, s in series.items() if len(s) >= 2}
+        if not series:
+            continue
+        unit = block.get("unit", "") if isinstance(block, dict) else ""
+        ylabel = ("ns per load" if key == "latency" else
+                  "GB/s" if all("gb_per_s" in f for f in series) else key)
+        panels.append((key, ylabel, series, unit))
+    return panels
+
+
+CAL_NAMES = {"ns": "latency", "read_gb_per_s": "read", "write_gb_per_s": "write"}
+
+
+def chart_calibration(res):
+    cal = find_calibration(res)
+    if not cal:
+        return None
+    panels = calibration_curves(cal)
+    if not panels:
+        return None
+    fig, axes = grid(len(panels), ncols_max=2)
+    caches = res.caches()
+    levels = cal.get("levels") if isinstance(cal.get("levels"), list) else []
+    for ax, (key, ylabel, series, unit) in zip(axes, panels):
+        for i, (f, pts) in enumerate(series.items()):
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1.4,
+                    color=HOST_COLOURS[i % len(HOST_COLOURS)], label=CAL_NAMES.get(f, f.replace("_", " ")),
+                    gid=f"series:{key}:{f}")
+        xs = [p[0] for pts in series.values() for p in pts]
+        ys = [p[1] for pts in series.values() for p in pts]
+        ax.set_xscale("log", base=2)
+        if key == "latency" or (min(ys) > 0 and max(ys) / min(ys) > LOG_RATIO):
+            log_axis(ax.yaxis, ys)
+        lo, hi = min(xs) / 1.4, max(xs) * 1.4
+        ax.set_xlim(lo, hi)
+        for name, size in caches:
+            if not lo <= size <= hi:
+                continue
+            ax.axvline(size, color="0.35", ls=":", lw=1.0, gid=f"cache:{name}")
+            ax.text(size, 1.0, f" {name} {cr.format_bytes(size)} (sysfs)", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="top", ha="right", fontsize=7, color="0.3")
+        for lv in levels:
+            b = cr._num(lv.get("boundary_bytes")) if isinstance(lv, dict) else None
+            if b and lo <= b <= hi:
+                ax.axvline(b, color="#b2312a", ls="-.", lw=0.9, gid=f"boundary:{lv.get('name')}")
+                ax.text(b, 0.02, f" {lv.get('name')} edge found", transform=ax.get_xaxis_transform(),
+                        rotation=90, va="bottom", ha="left", fontsize=7, color="#b2312a")
+        ax.xaxis.set_major_locator(LogLocator(base=2, numticks=40))
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda x, _: cr.format_bytes(x) if x > 0 and round(math.log2(x)) % 2 == 0 else ""))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("working set (bytes, log scale)")
+        ax.set_ylabel(ylabel + (" (log scale)" if ax.get_yscale() == "log" else ""))
+        ax.set_title(key + (f": {unit}" if unit and len(unit) < 50 else ""), loc="left")
+        ax.legend(loc="best")
+    title = "calibration: this machine's memory latency and bandwidth against working-set size"
+    finish(fig, title, 0)
+    caption = ("Measured by `cachetick calibrate` (dependent loads for latency, sequential passes for "
+               "bandwidth); dotted = cache sizes from sysfs, dash-dot red = level edges the calibration detected.")
+    return fig, title, caption
+
+
+# ---------------------------------------------------------------------------
+# Baseline vs new
+
+def metric_for(base, new):
+    """What to compare: ns/op when both have it, else the first shared counter
+    (a sim result has instruction and miss counts but no time)."""
+    if any(r.ns_per_op is not None for r in base.rows) and any(r.ns_per_op is not None for r in new.rows):
+        return "ns_per_op", "ns/op"
+    shared = [k for k in new.counter_names() if k in base.counter_names()]
+    pref = [k for k in ("est_cycles_per_op", "instructions_per_op") if k in shared]
+    if pref or shared:
+        k = (pref or shared)[0]
+        return k, k.replace("_", " ")
+    return None, None
+
+
+def deterministic(res):
+    return res.ct.get("backend") == "sim"
+
+
+def compare(base, new, alpha=0.05, min_change=5.0, det_tolerance=1.0):
+    metric, label = metric_for(base, new)
+    old_by = {r.name: r for r in base.rows}
+    out, only_new = [], []
+    for r in new.rows:
+        o = old_by.get(r.name)
+        if o is None:
+            only_new.append(r.name)
+            continue
+        if metric == "ns_per_op":
+            a, b, sa, sb = o.ns_per_op, r.ns_per_op, o.samples, r.samples
+        else:
+            a, b = o.counters.get(metric), r.counters.get(metric)
+            sa, sb = o.counter_samples.get(metric, []), r.counter_samples.get(metric, [])
+        if a is None or b is None or a <= 0:
+            continue
+        change = (b / a - 1) * 100
+        p = None
+        if deterministic(base) and deterministic(new) and metric != "ns_per_op":
+            status = ("regression" if change > det_tolerance else
+                      "improvement" if change < -det_tolerance else "unchanged")
+        elif len(sa) >= 2 and len(sb) >= 2 and mannwhitneyu is not None:
+            p = float(mannwhitneyu(sa, sb, alternative="two-sided").pvalue)
+            if p < alpha and abs(change) >= min_change:
+                status = "regression" if change > 0 else "improvement"
+            else:
+                status = "unchanged"
+        else:
+            status = "untested"
+        out.append(dict(name=r.name, family=r.family, old=a, new=b, change=change, p=p, status=status,
+                        n_old=len(sa), n_new=len(sb)))
+    new_names = {r.name for r in new.rows}
+    only_old = [r.name for r in base.rows if r.name not in new_names]
+    return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old,
+                alpha=alpha, min_change=min_change, scipy=mannwhitneyu is not None)
+
+
+def chart_baseline(cmp, family, base, new):
+    rows = [c for c in cmp["rows"] if c["family"] == family]
+    if not rows:
+        return None
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(10.5, 1.6 + 0.24 * n))
+    ys = list(range(n))[::-1]
+    for status, st in STATUS_STYLE.items():
+        sel = [(y, c) for y, c in zip(ys, rows) if c["status"] == status]
+        if not sel:
+            continue
+        ax.barh([y for y, _ in sel], [c["change"] for _, c in sel], 0.7, color=st["color"], hatch=st["hatch"],
+                edgecolor=st["edgecolor"], linewidth=0.5, label=status_label(status, cmp), gid=f"series:{status}")
+    span = max(abs(c["change"]) for c in rows) or 1
+    for y, c in zip(ys, rows):
+        mark = STATUS_STYLE[c["status"]]["mark"]
+        txt = f"{c['change']:+.1f}%" + (f"  p={c['p']:.2g}" if c["p"] is not None else "") + (f"  {mark}" if mark else "")
+        ax.text(c["change"] + (0.02 * span if c["change"] >= 0 else -0.02 * span), y, txt,
+                va="center", ha="left" if c["change"] >= 0 else "right", fontsize=7,
+                fontweight="bold" if c["status"] == "regression" else "normal")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([c["name"] for c in rows], fontsize=7)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_xlim(-span * 1.45, span * 1.45)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(f"change in {cmp['label']}, new vs baseline (%; positive = slower)")
+    figure_legend(fig, [ax], ncol=4)
+    title = f"{family}: baseline vs new, change in {cmp['label']} per benchmark"
+    finish(fig, title, 1)
+    caption = (f"Baseline {os.path.basename(base.path)} ({base.host}) against {os.path.basename(new.path)} ({new.host}). "
+               + significance_text(cmp))
+    return fig, title, caption
+
+
+def status_label(status, cmp):
+    return {"regression": "significant regression (\u25b2, crossed)", "improvement": "significant improvement (\u25bc)",
+            "unchanged": "no significant change", "untested": "not tested (too few repetitions)"}[status]
+
+
+def significance_text(cmp):
+    if cmp["metric"] != "ns_per_op":
+        return (f"{cmp['label']} is a deterministic count: changes beyond 1% are marked." if cmp.get("det")
+                else f"Compared on {cmp['label']}.")
+    t = (f"Marked significant when a two-sided Mann-Whitney U test over the repetitions gives p < {cmp['alpha']:g} "
+         f"and the change is at least {cmp['min_change']:g}%.")
+    if not cmp["scipy"]:
+        t += " scipy is not installed, so nothing was tested (apt-get install python3-scipy)."
+    ns = [min(c["n_old"], c["n_new"]) for c in cmp["rows"] if c["p"] is not None]
+    if ns and min(ns) <= 3:
+        t += (" With 3 repetitions a side the smallest possible p is 0.1: run with --repetitions 5 or more "
+              "to be able to call a change significant.")
+    return t
+
+
+# ---------------------------------------------------------------------------
+# Several hosts
+
+def host_labels(results):
+    labels = []
+    for r in results:
+        lab = r.host
+        cpu = r.machine.get("cpu_model")
+        if cpu:
+            lab += f" ({short_cpu(cpu)})"
+        labels.append(lab)
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} [{os.path.basename(r.path)}]" for lab, r in zip(labels, results)]
+    return labels
+
+
+def short_cpu(cpu):
+    cpu = re.sub(r"\((R|TM)\)|CPU|Processor|@.*$|\d+-Core", "", str(cpu))
+    return re.sub(r"\s+", " ", cpu).strip()
+
+
+def chart_hosts(results, labels, family):
+    per = [[r for r in res.rows if r.family == family and r.ns_per_op is not None] for res in results]
+    names = ordered(r.name for rows in per for r in rows)
+    common = [n for n in names if sum(any(r.name == n for r in rows) for rows in per) >= 2]
+    if not common:
+        return None
+    first = {}
+    for rows in per:
+        for r in rows:
+            first.setdefault(r.name, r)
+    workloads = ordered(first[n].workload for n in common)
+    fig, axes = grid(len(workloads), ncols_max=1, w=12.4, h=3.9)
+    unit = op_unit([first[n] for n in common])
+    for ax, w in zip(axes, workloads):
+        cats = [n for n in common if first[n].workload == w]
+        k = len(results)
+        width = 0.8 / k
+        vals = []
+        for i, (rows, lab) in enumerate(zip(per, labels)):
+            by = {r.name: r.ns_per_op for r in rows}
+            xs = [j - 0.4 + width * (i + 0.5) for j, n in enumerate(cats) if n in by]
+            hs = [by[n] for n in cats if n in by]
+            if xs:
+                ax.bar(xs, hs, width * 0.92, color=HOST_COLOURS[i % 6], hatch=HOST_HATCH[i % 6],
+                       edgecolor="black", linewidth=0.4, label=lab, gid=f"series:{lab}")
+                vals += hs
+        # Sizes on the ticks, each variant named once under its run of sizes.
+        ax.set_xticks(range(len(cats)))
+        ax.set_xticklabels([first[n].size_label for n in cats], fontsize=7, rotation=0 if len(cats) <= 24 else 90)
+        ax.set_xlim(-0.6, len(cats) - 0.4)
+        start = 0
+        for j in range(1, len(cats) + 1):
+            if j == len(cats) or first[cats[j]].variant != first[cats[start]].variant:
+                ax.text((start + j - 1) / 2, -0.13, first[cats[start]].variant, transform=ax.get_xaxis_transform(),
+                        ha="center", va="top", fontsize=8, fontweight="bold")
+                if j < len(cats):
+                    ax.axvline(j - 0.5, color="0.6", lw=0.8, gid="separator")
+                start = j
+        log = set_value_scale(ax, vals)
+        ax.set_ylabel(f"ns per {unit}" + (" (log scale)" if log else ""))
+        ax.set_title(wl_title(w), loc="left")
+    figure_legend(fig, axes, ncol=min(len(labels), 3))
+    title = f"{family}: the same benchmarks on {len(results)} machines"
+    finish(fig, title, legend_rows(len(labels), 3))
+    caption = ("Lower is better; one colour (and hatch) per machine, benchmarks measured on at least two of them. "
+               "Each machine's caches differ: see the machine table above for their sizes.")
+    return fig, title, caption
+
+
+# ---------------------------------------------------------------------------
+# Saving charts and reading back what was drawn
+
+def describe_axes(ax):
+    """The series a reader sees in a panel, read from the matplotlib artists."""
+    def cat_labels(horizontal):
+        ticks = ax.get_yticks() if horizontal else ax.get_xticks()
+        labs = [t.get_text() for t in (ax.get_yticklabels() if horizontal else ax.get_xticklabels())]
+        return list(zip(ticks, labs))
+
+    series, lines = [], []
+    for c in ax.containers:
+        if not isinstance(c, BarContainer) or not c.patches:
+            continue
+        horizontal = getattr(c, "orientation", None) == "horizontal"
+        cats = cat_labels(horizontal)
+        vals, where = [], []
+        for p in c.patches:
+            centre = p.get_y() + p.get_height() / 2 if horizontal else p.get_x() + p.get_width() / 2
+            vals.append(p.get_width() if horizontal else p.get_height())
+            near = min(cats, key=lambda t: abs(t[0] - centre)) if cats else (None, "")
+            where.append(near[1] if near[0] is not None and abs(near[0] - centre) <= 0.5 else "")
+        series.append({"type": "bars", "label": c.get_label(), "gid": (c.patches[0].get_gid() or ""),
+                       "n": len(vals), "values": vals, "categories": where})
+    for ln in ax.get_lines():
+        gid = ln.get_gid() or ""
+        xy = ln.get_xydata().tolist()
+        if gid == "budget" or gid.startswith(("cache:", "boundary:")):
+            lines.append({"gid": gid, "label": ln.get_label(),
+                          "at": xy[0][1] if gid == "budget" else xy[0][0]})
+        elif gid.startswith("series:"):
+            series.append({"type": "line", "label": ln.get_label(), "gid": gid, "n": len(xy),
+                           "x": [p[0] for p in xy], "y": [p[1] for p in xy]})
+    return {"title": ax.get_title(loc="left") or ax.get_title(), "xlabel": ax.get_xlabel(),
+            "ylabel": ax.get_ylabel(), "yscale": ax.get_yscale(), "xscale": ax.get_xscale(),
+            "series": series, "lines": lines}
+
+
+class Charts:
+    def __init__(self, outdir, png=True):
+        self.outdir = outdir
+        self.chartdir = os.path.join(outdir, "charts")
+        self.png = png
+        self.items = []
+
+    def add(self, chart_id, kind, made, **meta):
+        if made is None:
+            return None
+        fig, title, caption = made
+        os.makedirs(self.chartdir, exist_ok=True)
+        svg_path = os.path.join(self.chartdir, chart_id + ".svg")
+        png_path = os.path.join(self.chartdir, chart_id + ".png")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        svg = buf.getvalue()
+        with open(svg_path, "wb") as f:
+            f.write(svg)
+        files = {"svg": os.path.relpath(svg_path, self.outdir)}
+        if self.png:
+            fig.savefig(png_path, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
+            files["png"] = os.path.relpath(png_path, self.outdir)
+        item = dict(id=chart_id, kind=kind, title=title, caption=caption, files=files,
+                    panels=[describe_axes(a) for a in fig.axes if a.get_visible()], **meta)
+        item["_svg"] = svg
+        plt.close(fig)
+        self.items.append(item)
+        return item
+
+    def manifest(self):
+        return [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.items]
+
+
+# ---------------------------------------------------------------------------
+# HTML
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 60px;background:#fff}
+h1{font-size:24px;margin:0 0 4px} h2{font-size:19px;margin:36px 0 8px;border-bottom:2px solid #ddd;padding-bottom:4px}
+h3{font-size:15px;margin:22px 0 6px}
+.sub{color:#555;margin:0 0 16px} table{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top} th{background:#f3f3f3}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.kv th{width:190px;font-weight:600}
+.warn{background:#fff4e5;border-left:4px solid #e69f00;padding:8px 12px;margin:8px 0}
+.bad{background:#fdecea;border-left:4px solid #b2182b;padding:8px 12px;margin:8px 0}
+figure{margin:14px 0 26px} figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:13px;color:#333;margin-top:4px} figcaption .files{color:#777;font-size:12px}
+.over{color:#b2182b;font-weight:600} .reg{color:#b2182b;font-weight:700} .imp{color:#1a7a3c;font-weight:600}
+nav ul{columns:3;font-size:13px} details{margin:6px 0} summary{cursor:pointer;color:#1f4e9c}
+code{background:#f3f3f3;padding:0 3px}
+"""
+
+
+def esc(s):
+    return html.escape(str(s), quote=True)
+
+
+def kv_table(pairs):
+    return "<table class=kv>" + "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in pairs if v not in (None, "")) + "</table>"
+
+
+def machine_pairs(res):
+    m, b, ctx, o = res.machine, res.ct.get("build") or {}, res.context, res.ct.get("options") or {}
+    caches = ", ".join(f"{n} {cr.format_bytes(s)}" for n, s in res.caches()) or "not recorded"
+    tsc = m.get("tsc") if isinstance(m.get("tsc"), dict) else {}
+    pmu = m.get("pmu") if isinstance(m.get("pmu"), dict) else None
+    load = ctx.get("load_avg")
+    pairs = [
+        ("host", esc(res.host)),
+        ("CPU", esc(f"{m.get('cpu_model', '?')}, {m.get('logical_cpus', ctx.get('num_cpus', '?'))} logical CPUs"
+                    + (", virtualised" if m.get("hypervisor") else "")) if m else
+         esc(f"{ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz (Google Benchmark context)")),
+        ("caches", esc(caches)),
+        ("TSC", esc(f"{tsc.get('ghz', 0):.3f} GHz, {tsc.get('source', '')}; ticks are not core cycles") if tsc else ""),
+        ("PMU", ("available" if pmu.get("available") else "<span class=over>not available</span>: " + esc(pmu.get("reason", ""))) if pmu else ""),
+        ("kernel", esc(m.get("kernel", ""))),
+        ("build", esc(" ".join(str(x) for x in (b.get("build_type"), b.get("compiler"), f"flags '{b.get('cxx_flags')}'" if b.get("cxx_flags") else None) if x)) if b else ""),
+        ("Google Benchmark", esc(", ".join(x for x in (b.get("google_benchmark_version"),
+                                                       f"library built as {ctx.get('library_build_type')}" if ctx.get("library_build_type") else None) if x))),
+        ("cachetick", esc(f"{b.get('cachetick_version', '')} at {str(b.get('git_commit', ''))[:12]}" + (" (uncommitted changes)" if b.get("git_dirty") else "")) if b else "not a cachetick file: Google Benchmark JSON, names split as family/variant/workload/size where possible"),
+        ("date", esc(ctx.get("date", ""))),
+        ("load average", esc(", ".join(f"{x:.2f}" for x in load) + (" (busy: other work shared the CPUs)" if load and load[0] > 0.5 * (ctx.get("num_cpus") or 1) else "")) if isinstance(load, list) and load else ""),
+        ("backend", esc(res.ct.get("backend", ""))),
+        ("options", esc(", ".join(f"{k}={v}" for k, v in o.items() if k in ("repetitions", "min_time_s", "quick", "budget_ns", "filter", "families") and v not in ("", [], None)))),
+        ("command", "<code>" + esc(" ".join(o.get("command_line", []))) + "</code>" if o.get("command_line") else ""),
+        ("file", f"<code>{esc(res.path)}</code>"),
+    ]
+    return pairs
+
+
+def counters_html(res):
+    parts = []
+    pmu = res.machine.get("pmu") if isinstance(res.machine.get("pmu"), dict) else None
+    if pmu is not None:
+        parts.append("Hardware PMU: " + ("available." if pmu.get("available") else
+                                        "<b>not available</b> (" + esc(pmu.get("reason", "")) + "): no cycles, instructions or cache-miss counts from hardware."))
+    c = res.ct.get("counters")
+    if isinstance(c, dict):
+        for line in c.get("summary", []) if isinstance(c.get("summary"), list) else []:
+            parts.append(esc(line))
+        ev = c.get("events") if isinstance(c.get("events"), list) else []
+        rows = [e for e in ev if isinstance(e, dict)]
+        if rows:
+            parts.append("<table><tr><th>counter</th><th>available</th><th>why not</th></tr>" + "".join(
+                f"<tr><td>{esc(e.get('name', e.get('event', '?')))}</td><td>{'yes' if e.get('available') else 'no'}</td>"
+                f"<td>{esc(e.get('reason', ''))}</td></tr>" for e in rows) + "</table>")
+        al = c.get("allocations")
+        if isinstance(al, dict) and not al.get("available", True):
+            parts.append("Allocation counts: not available (" + esc(al.get("reason", "")) + ").")
+    sim = res.ct.get("sim")
+    if isinstance(sim, dict):
+        parts.append("Simulated counters: " + esc(sim.get("tool", "callgrind")) + "; " + esc(sim.get("est_cycles_model", "")))
+    names = res.counter_names()
+    parts.append("Counters in this file: " + (", ".join(f"<code>{esc(n)}</code>" for n in names) if names else
+                                              "none beyond time and TSC ticks per op."))
+    cal = find_calibration(res)
+    parts.append("Calibration: " + ("present (see its chart)." if cal and calibration_curves(cal) else
+                                    "present, in a shape this report does not chart." if cal else
+                                    "not in this file (run <code>cachetick calibrate</code>)."))
+    return "<ul>" + "".join(f"<li>{p}</li>" for p in parts) + "</ul>"
+
+
+def budget_html(res):
+    s = res.ct.get("summary") if isinstance(res.ct.get("summary"), dict) else {}
+    judged = [r for r in res.rows if r.verdict in ("within", "over")]
+    budget = res.budget_ns
+    if not budget and not judged:
+        return "<p>No budget in this file (not a cachetick result).</p>"
+    if not judged and budget:  # a foreign file: judge by the default budget
+        judged = [r for r in res.rows if r.ns_per_op is not None]
+        over = [r for r in judged if r.ns_per_op > budget]
+    else:
+        over = [r for r in judged if r.verdict == "over"]
+    out = [f"<p><b>{len(judged) - len(over)} of {len(judged)}</b> benchmarks within the budget of {budget:g} ns/op"
+           + (f"; {s.get('errors')} failed" if s.get("errors") else "")
+           + (f"; {s.get('unstable')} rows varied more than 5% between repetitions" if s.get("unstable") else "")
+           + ".</p>"]
+    fams = ordered(r.family for r in judged)
+    out.append("<table><tr><th>family</th><th>within</th><th>over</th><th>best ns/op</th><th>worst ns/op</th></tr>")
+    for f in fams:
+        fr = [r for r in judged if r.family == f]
+        fo = [r for r in fr if r in over]
+        out.append(f"<tr><td><a href='#fam-{slug(f)}'>{esc(f)}</a></td><td class=n>{len(fr) - len(fo)}</td>"
+                   f"<td class=n>{len(fo)}</td><td class=n>{sig3(min(r.ns_per_op for r in fr))}</td>"
+                   f"<td class=n>{sig3(max(r.ns_per_op for r in fr))}</td></tr>")
+    out.append("</table>")
+    if over:
+        out.append(f"<details><summary>{len(over)} over budget</summary><p>" +
+                   ", ".join(f"<code>{esc(r.name)}</code> {sig3(r.ns_per_op)}" for r in over) + "</p></details>")
+    return "".join(out)
+
+
+def data_table(res, family):
+    rows = [r for r in res.rows if r.family == family]
+    cnames = ordered(k for r in rows for k in r.counters)
+    head = ["variant", "role", "workload", "size", "working set", "ns/op", "cv%", "ticks/op", "GB/s", "budget"] + cnames
+    out = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
+    for r in rows:
+        cells = [esc(r.variant), esc(r.role), esc(r.workload), esc(r.size_label), esc(cr.format_bytes(r.working_set_bytes)),
+                 sig3(r.ns_per_op) if r.error is None else f"<span class=over>error: {esc(r.error)}</span>",
+                 (f"{r.cv * 100:.1f}" + ("!" if r.cv > 0.05 else "")) if r.cv is not None else "-",
+                 sig3(r.ticks_per_op), sig3(r.gb_per_s),
+                 ("<span class=over>OVER</span>" if r.verdict == "over" else "ok" if r.verdict == "within" else "-")]
+        cells += [sig3(r.counters.get(k)) for k in cnames]
+        out.append("<tr>" + "".join(f"<td class=n>{c}</td>" if i >= 5 else f"<td>{c}</td>" for i, c in enumerate(cells)) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def levels_table(cal):
+    """The cache levels the calibration read off its curve, beside sysfs."""
+    levels = [lv for lv in cal.get("levels", []) if isinstance(lv, dict)] if isinstance(cal.get("levels"), list) else []
+    if not levels:
+        return ""
+    clock = cal.get("core_clock") if isinstance(cal.get("core_clock"), dict) else {}
+    out = ["<table><tr><th>level</th><th>sysfs size</th><th>edge found</th><th>latency ns</th>"
+           "<th>est. core cycles</th><th>read GB/s</th><th>write GB/s</th><th>note</th></tr>"]
+    for lv in levels:
+        num = lambda k: sig3(cr._num(lv.get(k)))
+        size = lambda k: cr.format_bytes(cr._num(lv.get(k))) if cr._num(lv.get(k)) else "-"
+        out.append(f"<tr><td>{esc(lv.get('name', '?'))}</td><td class=n>{size('sysfs_bytes')}</td>"
+                   f"<td class=n>{size('boundary_bytes')}</td><td class=n>{num('latency_ns')}</td>"
+                   f"<td class=n>{num('latency_est_cycles')}</td><td class=n>{num('read_gb_per_s')}</td>"
+                   f"<td class=n>{num('write_gb_per_s')}</td><td>{esc(lv.get('note', ''))}</td></tr>")
+    out.append("</table>")
+    if cr._num(clock.get("estimate_ghz")):
+        out.append(f"<p>Estimated core clock {clock['estimate_ghz']:.2f} GHz (an estimate from a chain of dependent adds, "
+                   "not a PMU reading); core cycles above are ns x that clock.</p>")
+    return "".join(out)
+
+
+def figure_html(item):
+    data = base64.b64encode(item["_svg"]).decode("ascii")
+    files = " &middot; ".join(f"<a href='{esc(p)}'>{esc(k.upper())}</a>" for k, p in item["files"].items())
+    return (f"<figure id='{esc(item['id'])}'><img alt='{esc(item['title'])}' src='data:image/svg+xml;base64,{data}'>"
+            f"<figcaption><b>{esc(item['title'])}.</b> {esc(item['caption'])} <span class=files>({files})</span>"
+            "</figcaption></figure>")
+
+
+def compare_table(cmp):
+    out = ["<table><tr><th>benchmark</th><th>baseline</th><th>new</th><th>change</th><th>p</th><th>verdict</th></tr>"]
+    for c in cmp["rows"]:
+        cls = {"regression": "reg", "improvement": "imp"}.get(c["status"], "")
+        out.append(f"<tr><td>{esc(c['name'])}</td><td class=n>{sig3(c['old'])}</td><td class=n>{sig3(c['new'])}</td>"
+                   f"<td class='n {cls}'>{c['change']:+.1f}%</td><td class=n>{'-' if c['p'] is None else format(c['p'], '.3g')}</td>"
+                   f"<td class={cls}>{esc(c['status'])}</td></tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def write_html(path, results, charts, cmp, base, args, warnings):
+    res = results[0]
+    title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
+    date = res.context.get("date", "")
+    h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
+         f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{CSS}</style></head><body><main>",
+         f"<h1>{esc(title)}</h1><p class=sub>{esc(date)} &middot; {len(res.rows)} benchmarks in {len(res.families())} "
+         f"famil{'y' if len(res.families()) == 1 else 'ies'} &middot; ns/op = wall-clock nanoseconds per operation, "
+         "the median of the repetitions; TSC ticks are not core cycles.</p>"]
+    if res.ct and res.ct.get("complete") is False:
+        h.append("<div class=bad><b>Incomplete run:</b> the run was interrupted; this file holds only the benchmarks that finished.</div>")
+    for n in res.ct.get("notes", []) if isinstance(res.ct.get("notes"), list) else []:
+        h.append(f"<div class=warn>{esc(n)}</div>")
+    for w in warnings:
+        h.append(f"<div class=warn>{esc(w)}</div>")
+    unstable = [r for r in res.rows if r.cv is not None and r.cv > 0.05]
+    if unstable:
+        h.append(f"<div class=warn>{len(unstable)} of {len(res.rows)} rows varied by more than 5% between repetitions "
+                 "(cv% marked ! in the tables): the machine was busy; compare ratios within this run, or rerun "
+                 "with more repetitions on a quiet machine.</div>")
+    h.append("<nav><ul>" + "".join(f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav>")
+    h.append("<h2 id=machine>Machine</h2>")
+    if len(results) == 1:
+        h.append(kv_table(machine_pairs(res)))
+    else:
+        labels = host_labels(results)
+        pairs = [machine_pairs(r) for r in results]
+        keys = ordered(k for p in pairs for k, _ in p)
+        h.append("<table class=kv><tr><th></th>" + "".join(f"<th>{esc(l)}</th>" for l in labels) + "</tr>")
+        for k in keys:
+            h.append(f"<tr><th>{esc(k)}</th>" + "".join(f"<td>{dict(p).get(k, '')}</td>" for p in pairs) + "</tr>")
+        h.append("</table>")
+    if base is not None:
+        h.append("<h3>Baseline machine</h3>" + kv_table(machine_pairs(base)))
+    h.append("<h2 id=counters>Counters</h2>" + counters_html(res))
+    h.append("<h2 id=budget>Budget</h2>" + budget_html(res))
+    by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
+    if cmp is not None:
+        reg = [c for c in cmp["rows"] if c["status"] == "regression"]
+        h.append("<h2 id=compare>Baseline vs new</h2>")
+        h.append(f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{len(reg)} significant regression(s)</span>, "
+                 f"<span class=imp>{sum(c['status'] == 'improvement' for c in cmp['rows'])} improvement(s)</span>, "
+                 f"{sum(c['status'] == 'unchanged' for c in cmp['rows'])} unchanged, "
+                 f"{sum(c['status'] == 'untested' for c in cmp['rows'])} not tested. {esc(significance_text(cmp))}</p>")
+        if cmp["only_old"] or cmp["only_new"]:
+            h.append("<div class=warn>" + (f"Only in the baseline: {esc(', '.join(cmp['only_old'][:20]))}{' ...' if len(cmp['only_old']) > 20 else ''}. " if cmp["only_old"] else "")
+                     + (f"Only in the new result: {esc(', '.join(cmp['only_new'][:20]))}{' ...' if len(cmp['only_new']) > 20 else ''}." if cmp["only_new"] else "") + "</div>")
+        h += [figure_html(c) for c in by_kind("compare")]
+        h.append("<details><summary>all changes as a table</summary>" + compare_table(cmp) + "</details>")
+    if by_kind("hosts"):
+        h.append("<h2 id=hosts>Machines side by side</h2>")
+        h += [figure_html(c) for c in by_kind("hosts")]
+    if by_kind("calibration"):
+        h.append("<h2 id=calibration>Calibration</h2>")
+        h += [figure_html(c) for c in by_kind("calibration")]
+        h.append(levels_table(find_calibration(res)))
+    for fam in res.families():
+        h.append(f"<h2 id='fam-{slug(fam)}'>{esc(fam)}</h2>")
+        for kind in ("bars", "sweep", "counters"):
+            h += [figure_html(c) for c in by_kind(kind, fam)]
+        h.append(f"<details><summary>{esc(fam)}: all rows</summary>{data_table(res, fam)}</details>")
+    h.append(f"<p class=sub>Made by <code>scripts/report.sh</code> from {esc(', '.join(r.path for r in results))}"
+             + (f" against baseline {esc(base.path)}" if base is not None else "")
+             + f" on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.</p>")
+    h.append("</main></body></html>\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(h))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------
+
+def build(results, base, args):
+    """Draw every chart that the inputs allow; returns (charts, comparison)."""
+    res = results[0]
+    charts = Charts(args.out, png=not args.no_png)
+    cmp = None
+    if base is not None:
+        cmp = compare(base, res, alpha=args.alpha, min_change=args.min_change)
+        cmp["det"] = deterministic(base) and deterministic(res)
+        if cmp["metric"] is None:
+            raise cr.ResultError(f"{base.path} and {res.path} share no figure to compare (no ns/op, no common counter)")
+        if not cmp["rows"]:
+            raise cr.ResultError(f"{base.path} and {res.path} have no benchmark in common: nothing to compare")
+        for fam in ordered(c["family"] for c in cmp["rows"]):
+            charts.add(f"compare_{slug(fam)}", "compare", chart_baseline(cmp, fam, base, res), family=fam)
+    if len(results) > 1:
+        labels = host_labels(results)
+        for fam in ordered(f for r in results for f in r.families()):
+            charts.add(f"hosts_{slug(fam)}", "hosts", chart_hosts(results, labels, fam), family=fam, hosts=labels)
+    charts.add("calibration", "calibration", chart_calibration(res))
+    for fam in res.families():
+        charts.add(f"bars_{slug(fam)}", "bars", chart_family_bars(res, fam), family=fam)
+        charts.add(f"sweep_{slug(fam)}", "sweep", chart_family_sweep(res, fam), family=fam)
+        for w in ordered(r.workload for r in res.rows if r.family == fam):
+            charts.add(f"counters_{slug(fam)}_{slug(w)}", "counters", chart_family_counters(res, fam, w),
+                       family=fam, workload=w)
+    return charts, cmp
+
+
+def default_out(path):
+    stem = path[:-5] if path.endswith(".json") else path
+    return stem + ".report"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="report", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("results", nargs="+", help="result JSON files (cachetick or Google Benchmark)")
+    ap.add_argument("--baseline", help="an older result to compare the (first) result with")
+    ap.add_argument("--merge", action="store_true", help="the files are parts of one run (e.g. one per family)")
+    ap.add_argument("-o", "--out", help="output directory (default: first result without .json, plus .report)")
+    ap.add_argument("--title", help="report title")
+    ap.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test (0.05)")
+    ap.add_argument("--min-change", type=float, default=5.0,
+                    help="smallest change in %% called a regression or improvement (5; timing noise on shared machines)")
+    ap.add_argument("--no-png", action="store_true", help="SVG files only (faster)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
+    args = ap.parse_args(argv)
+    try:
+        results = cr.load_all(args.results)
+        base = cr.load(args.baseline) if args.baseline else None
+        if args.merge and len(results) > 1:
+            results = [cr.merge(results)]
+        args.out = args.out or default_out(args.results[0])
+        try:
+            os.makedirs(args.out, exist_ok=True)
+            probe = os.path.join(args.out, ".write-test")
+            open(probe, "w").close()
+            os.remove(probe)
+        except OSError as e:
+            raise cr.ResultError(f"cannot write the report to {args.out}: {e.strerror}")
+        warnings = [w for r in results + ([base] if base else []) for w in r.warnings]
+        charts, cmp = build(results, base, args)
+    except cr.ResultError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    html_path = os.path.join(args.out, "report.html")
+    write_html(html_path, results, charts, cmp, base, args, warnings)
+    with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump({"inputs": [r.path for r in results], "baseline": base.path if base else None,
+                   "charts": charts.manifest(), "warnings": warnings}, f, indent=1)
+    if not args.quiet:
+        for w in warnings:
+            print(f"report: warning: {w}", file=sys.stderr)
+        kinds = ordered(c["kind"] for c in charts.items)
+        counts = ", ".join(f"{sum(c['kind'] == k for c in charts.items)} {k}" for k in kinds)
+        print(f"report: {len(charts.items)} charts ({counts}) in {os.path.join(args.out, 'charts')}")
+        if cmp is not None:
+            reg = [c["name"] for c in cmp["rows"] if c["status"] == "regression"]
+            print(f"report: {len(reg)} significant regression(s)" + (": " + ", ".join(reg[:8]) if reg else ""))
+    print(f"Report: {html_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

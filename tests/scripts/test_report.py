@@ -1,0 +1,598 @@
+"""Tests for scripts/report.py: every chart is drawn with the series it should
+carry (read back from the matplotlib figure into the manifest), bad input
+exits 2 with a message, partial results still give the charts they can.
+
+Run: scripts/python.sh tests/scripts/test_report.py   (ctest runs it as `report`)
+"""
+
+import contextlib
+import copy
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(ROOT, "tests", "scripts", "data")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import cachetick_results as cr  # noqa: E402
+import report  # noqa: E402
+
+CACHES = [{"level": 1, "type": "Data", "size": "48KiB", "size_bytes": 49152},
+          {"level": 1, "type": "Instruction", "size": "32KiB", "size_bytes": 32768},
+          {"level": 2, "type": "Unified", "size": "2MiB", "size_bytes": 2 << 20},
+          {"level": 3, "type": "Unified", "size": "32MiB", "size_bytes": 32 << 20}]
+
+
+def make_doc(rows, reps=1, host="hostA", budget=10.0, seed=1, noise=0.01, extra_ct=None, backend=None):
+    """A cachetick result built from (family, variant, role, workload, size_label,
+    ws_bytes, ns, counters) tuples: `reps` iteration entries per benchmark with
+    small noise, plus median/mean/stddev/cv aggregates when reps > 1."""
+    rnd = random.Random(seed)
+    out = []
+    for fam, var, role, wl, label, ws, ns, counters in rows:
+        name = f"{fam}/{var}/{wl}/{label}"
+        ct = {"family": fam, "variant": var, "role": role, "workload": wl, "size": ws or 1,
+              "size_label": label, "working_set_bytes": ws, "op": "lookup", "ops_per_iter": 1000.0}
+        samples = [ns * (1 + rnd.uniform(-noise, noise)) for _ in range(reps)] if ns is not None else []
+        for i in range(reps):
+            e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
+                 "repetition_index": i, "threads": 1, "iterations": 1000,
+                 "real_time": (samples[i] if samples else 1.0) * 1000, "cpu_time": 1.0, "time_unit": "ns",
+                 "cachetick": dict(ct)}
+            if samples:
+                e["cachetick"].update(ns_per_op=samples[i], budget_ns=budget,
+                                      verdict="within" if samples[i] <= budget else "over")
+            if backend:
+                e["cachetick"]["backend"] = backend
+            e.update(counters or {})
+            out.append(e)
+        if reps > 1 and samples:
+            srt = sorted(samples)
+            med = srt[len(srt) // 2] if len(srt) % 2 else (srt[len(srt) // 2 - 1] + srt[len(srt) // 2]) / 2
+            for agg, v in (("mean", sum(samples) / reps), ("median", med), ("stddev", 0.01), ("cv", 0.01)):
+                e = {"name": f"{name}_{agg}", "run_name": name, "run_type": "aggregate", "repetitions": reps,
+                     "threads": 1, "aggregate_name": agg, "aggregate_unit": "percentage" if agg == "cv" else "time",
+                     "iterations": reps, "real_time": v * 1000, "cpu_time": 1.0, "time_unit": "ns",
+                     "cachetick": dict(ct)}
+                if agg in ("mean", "median"):
+                    e["cachetick"].update(ns_per_op=v, budget_ns=budget, verdict="within" if v <= budget else "over")
+                e.update(counters or {})
+                out.append(e)
+    ct = {"machine": {"host": host, "cpu_model": f"Test CPU of {host}", "logical_cpus": 2, "caches": CACHES,
+                      "pmu": {"available": False, "reason": "test"}},
+          "build": {"build_type": "Release", "compiler": "GNU 12.2.0"},
+          "options": {"budget_ns": budget, "repetitions": reps}, "complete": True}
+    if backend:
+        ct["backend"] = backend
+    ct.update(extra_ct or {})
+    return {"context": {"host_name": host, "date": "2026-11-21T00:00:00+00:00", "num_cpus": 2,
+                        "library_build_type": "debug"},
+            "benchmarks": out, "cachetick": ct}
+
+
+HASH_ROWS = [
+    ("hash", v, role, wl, label, ws, ns, None)
+    for wl in ("hit", "miss")
+    for v, role, base in (("ct_l1", "optimised", 1.2), ("naive", "naive", 3.0),
+                          ("std_unordered_map", "peer", 4.0), ("absl_flat_hash_map", "peer", 2.5))
+    for label, ws, mult in (("4096", 32768, 1), ("65536", 524288, 2), ("1M", 8 << 20, 6), ("16M", 128 << 20, 30))
+    for ns in [base * mult]
+]
+
+
+class ReportCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="report-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, name, doc):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            if isinstance(doc, str):
+                f.write(doc)
+            else:
+                json.dump(doc, f)
+        return path
+
+    def run_report(self, *args, png=False):
+        """report.main in-process: (exit code, stdout, stderr, manifest or None)."""
+        out_dir = os.path.join(self.tmp, "out")
+        argv = list(args) + ["-o", out_dir] + ([] if png else ["--no-png"])
+        o, e = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
+            try:
+                code = report.main(argv)
+            except SystemExit as ex:  # argparse
+                code = ex.code
+        man = None
+        mpath = os.path.join(out_dir, "manifest.json")
+        if code == 0:
+            with open(mpath) as f:
+                man = json.load(f)
+            man["dir"] = out_dir
+        return code, o.getvalue(), e.getvalue(), man
+
+    def chart(self, man, chart_id):
+        found = [c for c in man["charts"] if c["id"] == chart_id]
+        self.assertEqual(len(found), 1, f"chart {chart_id} missing; have {[c['id'] for c in man['charts']]}")
+        return found[0]
+
+    def series(self, panel, label_prefix=None, gid=None):
+        s = panel["series"]
+        if gid is not None:
+            s = [x for x in s if x["gid"] == gid]
+        return s
+
+    def assert_budget(self, panel, value=10.0):
+        b = [ln for ln in panel["lines"] if ln["gid"] == "budget"]
+        self.assertEqual(len(b), 1, f"panel {panel['title']} has no budget line")
+        self.assertAlmostEqual(b[0]["at"], value)
+
+    def assert_files(self, man, chart, png=False):
+        for kind in ("svg",) + (("png",) if png else ()):
+            p = os.path.join(man["dir"], chart["files"][kind])
+            self.assertTrue(os.path.getsize(p) > 1000, p)
+        with open(os.path.join(man["dir"], chart["files"]["svg"])) as f:
+            svg = f.read()
+        self.assertIn("<svg", svg)
+        self.assertIn(chart["title"].split(":")[0], svg)
+
+
+class LayoutRun(ReportCase):
+    """The committed layout run (3 repetitions): 4 workloads x 3 variants x 5 sizes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.case = ReportCase()
+        cls.case.setUp()
+        cls.code, cls.out, cls.err, cls.man = cls.case.run_report(os.path.join(DATA, "layout_rep3.json"), png=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.case.tearDown()
+
+    def test_exit_and_message(self):
+        self.assertEqual(self.code, 0, self.err)
+        self.assertIn("Report: ", self.out)
+
+    def test_bars(self):
+        c = self.chart(self.man, "bars_layout")
+        self.assertEqual([p["title"] for p in c["panels"]],
+                         ["workload seq_64B", "workload rand_64B", "workload seq_312B", "workload rand_312B"])
+        for p in c["panels"]:
+            self.assertEqual([s["gid"] for s in p["series"]], ["series:soa", "series:hotcold", "series:aos"])
+            self.assertEqual([s["label"] for s in p["series"]], ["soa (optimised)", "hotcold (optimised)", "aos (naive)"])
+            for s in p["series"]:
+                self.assertEqual(s["n"], 5)
+                self.assertEqual(s["categories"], ["16KiB", "256KiB", "4MiB", "64MiB", "256MiB"])
+                self.assertTrue(all(v > 0 for v in s["values"]))
+            self.assert_budget(p)
+            self.assertIn("ns per element", p["ylabel"])
+        # The bars carry the medians from the file.
+        res = cr.load(os.path.join(DATA, "layout_rep3.json"))
+        aos = {r.size_label: r.ns_per_op for r in res.rows if r.variant == "aos" and r.workload == "rand_64B"}
+        p = c["panels"][1]
+        s = self.series(p, gid="series:aos")[0]
+        for lab, v in zip(s["categories"], s["values"]):
+            self.assertAlmostEqual(v, aos[lab], places=6)
+        self.assertEqual(p["yscale"], "log")  # 4 to 270 ns: a wide range
+        self.assertTrue(c["caption"] and c["title"])
+        self.assert_files(self.man, c, png=True)
+
+    def test_sweep(self):
+        c = self.chart(self.man, "sweep_layout")
+        self.assertEqual(len(c["panels"]), 4)
+        for p in c["panels"]:
+            lines = [s for s in p["series"] if s["type"] == "line"]
+            self.assertEqual(len(lines), 3)
+            for s in lines:
+                self.assertEqual(s["n"], 5)
+                self.assertEqual(s["x"], sorted(s["x"]))
+            self.assertEqual(sorted(ln["gid"] for ln in p["lines"] if ln["gid"].startswith("cache:")),
+                             ["cache:L1d", "cache:L2", "cache:L3"])
+            self.assertEqual({ln["at"] for ln in p["lines"] if ln["gid"] == "cache:L2"}, {2097152})
+            self.assert_budget(p)
+            self.assertIn("working set", p["xlabel"])
+            self.assertEqual(p["xscale"], "log")
+        self.assert_files(self.man, c, png=True)
+
+    def test_no_charts_without_data(self):
+        kinds = {c["kind"] for c in self.man["charts"]}
+        self.assertEqual(kinds, {"bars", "sweep"})  # no counters, no calibration, one host
+        self.assertFalse(any(c["id"] == "bars_harness" for c in self.man["charts"]))
+
+    def test_html_is_self_contained(self):
+        with open(os.path.join(self.man["dir"], "report.html")) as f:
+            page = f.read()
+        for c in self.man["charts"]:
+            self.assertIn(f"id='{c['id']}'", page)
+        self.assertEqual(page.count("data:image/svg+xml;base64,"), len(self.man["charts"]))
+        self.assertNotIn("<script", page)
+        self.assertIn("Intel(R) Xeon(R) Processor", page)
+        self.assertIn("not available", page)  # PMU
+        self.assertIn("within the budget of 10 ns/op", page)
+
+
+class ReferenceResults(ReportCase):
+    """Whatever is committed under results/reference/: every family gets its
+    bars, with the series the data asks for (computed here independently)."""
+
+    def test_reference(self):
+        ref = os.path.join(ROOT, "results", "reference")
+        files = sorted(f for f in os.listdir(ref) if f.endswith(".json")) if os.path.isdir(ref) else []
+        self.assertTrue(files, "no reference result committed under results/reference/")
+        path = os.path.join(ref, files[0])
+        code, out, err, man = self.run_report(path)
+        self.assertEqual(code, 0, err)
+        with open(path) as f:
+            doc = json.load(f)
+        expect = {}  # family -> workload -> variant -> {sizes}
+        for e in doc["benchmarks"]:
+            ct = e.get("cachetick") or {}
+            if ct.get("ns_per_op") is None:
+                continue
+            expect.setdefault(ct["family"], {}).setdefault(ct["workload"], {}).setdefault(
+                ct["variant"], set()).add(ct["size_label"])
+        for fam, wls in expect.items():
+            if sum(len(sz) for v in wls.values() for sz in v.values()) < 2:
+                self.assertFalse([c for c in man["charts"] if c["id"] == f"bars_{report.slug(fam)}"])
+                continue  # a single benchmark (the harness's empty loop) is a table row only
+            c = self.chart(man, f"bars_{report.slug(fam)}")
+            self.assertEqual([p["title"] for p in c["panels"]], [f"workload {w}" for w in wls])
+            for p, (w, variants) in zip(c["panels"], wls.items()):
+                got = {s["gid"][len("series:"):]: s["n"] for s in p["series"] if s["type"] == "bars"}
+                self.assertEqual(got, {v: len(sz) for v, sz in variants.items()}, f"{fam}/{w}")
+                self.assert_budget(p, doc["cachetick"]["options"]["budget_ns"])
+
+
+class PlainGoogleBenchmark(ReportCase):
+    def test_foreign_file(self):
+        code, out, err, man = self.run_report(os.path.join(DATA, "gbench_plain.json"))
+        self.assertEqual(code, 0, err)
+        self.assertIn("BM_StringCopy", err)  # the size-less benchmark is named in a warning
+        bars = self.chart(man, "bars_gb")
+        (p,) = bars["panels"]
+        got = {s["label"]: s["n"] for s in p["series"]}
+        self.assertEqual(got, {"BM_memcpy": 5, "BM_vector_sum": 5, "BM_StringCopy": 1})
+        self.assertEqual(self.series(p, gid="series:BM_memcpy")[0]["categories"],
+                         ["64", "512", "4096", "32768", "262144"])
+        self.assertFalse([ln for ln in p["lines"] if ln["gid"] == "budget"])  # no budget in a foreign file
+        self.assertIn("ns per iteration", p["ylabel"])
+        sweep = self.chart(man, "sweep_gb")
+        (p,) = sweep["panels"]
+        self.assertEqual(sorted((s["label"], s["n"]) for s in p["series"]), [("BM_memcpy", 5), ("BM_vector_sum", 5)])
+        self.assertFalse([ln for ln in p["lines"] if ln["gid"].startswith("cache:")])  # arguments are not bytes
+        self.assertIn("size argument", p["xlabel"])
+        counters = [c for c in man["charts"] if c["kind"] == "counters"]
+        self.assertEqual(len(counters), 1)
+        self.assertEqual([q["title"] for q in counters[0]["panels"]], ["time (ns per iteration)", "elements"])
+
+
+class Counters(ReportCase):
+    def test_counters_beside_time(self):
+        rows = [(f, v, r, w, lab, ws, ns, {"allocs_per_op": 0.0 if v == "ct_l1" else 1.0,
+                                           "page-faults": 0.001, "peak_heap_bytes": 4096})
+                for f, v, r, w, lab, ws, ns, _ in HASH_ROWS]
+        code, out, err, man = self.run_report(self.write("c.json", make_doc(rows, reps=3)))
+        self.assertEqual(code, 0, err)
+        for wl in ("hit", "miss"):
+            c = self.chart(man, f"counters_hash_{wl}")
+            self.assertEqual([p["title"] for p in c["panels"]], ["time (ns per lookup)", "allocs_per_op", "page-faults"])
+            for p in c["panels"]:
+                self.assertEqual(len(p["series"]), 4)
+                self.assertTrue(all(s["n"] == 4 for s in p["series"]))
+            self.assert_budget(c["panels"][0])
+            self.assertFalse([ln for ln in c["panels"][1]["lines"] if ln["gid"] == "budget"])
+            zero = self.series(c["panels"][1], gid="series:ct_l1")[0]
+            self.assertEqual(zero["values"], [0.0] * 4)  # a real zero is drawn as zero
+        bars = self.chart(man, "bars_hash")
+        p = bars["panels"][0]
+        self.assertEqual([s["label"] for s in p["series"]],
+                         ["ct_l1 (optimised)", "naive (naive)", "std_unordered_map (peer)", "absl_flat_hash_map (peer)"])
+        self.assertEqual(p["yscale"], "log")  # 1.2 to 120 ns
+
+    def test_missing_counter_is_not_zero(self):
+        rows = [(f, v, r, w, lab, ws, ns, {"l1d-misses": 1.0} if v != "naive" else None)
+                for f, v, r, w, lab, ws, ns, _ in HASH_ROWS]
+        code, out, err, man = self.run_report(self.write("c.json", make_doc(rows)))
+        self.assertEqual(code, 0, err)
+        p = self.chart(man, "counters_hash_hit")["panels"][1]
+        self.assertEqual(sorted(s["gid"] for s in p["series"]),
+                         ["series:absl_flat_hash_map", "series:ct_l1", "series:std_unordered_map"])
+
+
+class RealCounterAndCalibrationRuns(ReportCase):
+    """Files written by the counter (PAPI software events, allocations) and the
+    calibration work in progress: quick layout runs, 3 sizes up to 4 MiB."""
+
+    def test_counters_file(self):
+        code, out, err, man = self.run_report(os.path.join(DATA, "counters_layout_quick.json"))
+        self.assertEqual(code, 0, err)
+        for wl in ("seq_64B", "rand_64B", "seq_312B", "rand_312B"):
+            c = self.chart(man, f"counters_layout_{wl}")
+            self.assertEqual([p["title"] for p in c["panels"]],
+                             ["time (ns per element)", "context-switches", "page-faults", "alloc_bytes_per_op", "allocs_per_op"])
+            for p in c["panels"]:
+                self.assertEqual([(s["gid"], s["n"]) for s in p["series"]],
+                                 [("series:soa", 3), ("series:hotcold", 3), ("series:aos", 3)])
+            self.assert_budget(c["panels"][0])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            page = f.read()
+        self.assertIn("<code>page-faults</code>", page)
+
+    def test_calibration_file(self):
+        path = os.path.join(DATA, "calibrated_layout_quick.json")
+        with open(path) as f:
+            cal = json.load(f)["cachetick"]["calibration"]
+        code, out, err, man = self.run_report(path)
+        self.assertEqual(code, 0, err)
+        lat, bw = self.chart(man, "calibration")["panels"]
+        self.assertEqual([(s["gid"], s["n"]) for s in lat["series"]],
+                         [("series:latency:ns", len(cal["latency"]["points"]))])
+        self.assertEqual([(s["gid"], s["n"]) for s in bw["series"]],
+                         [("series:bandwidth:read_gb_per_s", len(cal["bandwidth"]["points"])),
+                          ("series:bandwidth:write_gb_per_s", len(cal["bandwidth"]["points"]))])
+        for p in (lat, bw):
+            self.assertEqual(sorted(ln["gid"] for ln in p["lines"] if ln["gid"].startswith("cache:")),
+                             ["cache:L1d", "cache:L2", "cache:L3"])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            self.assertIn("Estimated core clock", f.read())
+
+
+class Calibration(ReportCase):
+    CAL = {"kind": "cachetick calibration",
+           "latency": {"unit": "ns per load", "points": [{"bytes": 4096 << i, "ns": v, "ticks": v * 2}
+                                                          for i, v in enumerate([1.1, 1.1, 1.2, 4, 4, 5, 14, 15, 90, 120])]},
+           "bandwidth": {"unit": "GB/s", "points": [{"bytes": 4096 << i, "read_gb_per_s": 200 / (1 + i), "write_gb_per_s": 90 / (1 + i),
+                                                     "read_best_gb_per_s": 1} for i in range(10)]},
+           "levels": [{"name": "L1", "boundary_bytes": 49152, "separated": True},
+                      {"name": "L2", "boundary_bytes": 2 << 20, "separated": True}, {"name": "L3", "separated": False}]}
+
+    def test_curves(self):
+        doc = make_doc(HASH_ROWS, extra_ct={"calibration": self.CAL})
+        code, out, err, man = self.run_report(self.write("cal.json", doc))
+        self.assertEqual(code, 0, err)
+        c = self.chart(man, "calibration")
+        lat, bw = c["panels"]
+        self.assertEqual([(s["gid"], s["n"]) for s in lat["series"]], [("series:latency:ns", 10)])
+        self.assertEqual(sorted((s["gid"], s["n"]) for s in bw["series"]),
+                         [("series:bandwidth:read_gb_per_s", 10), ("series:bandwidth:write_gb_per_s", 10)])
+        for p in (lat, bw):
+            gids = [ln["gid"] for ln in p["lines"]]
+            # 4 KiB to 2 MiB measured: L3 (32 MiB) lies beyond the curve and is not drawn.
+            self.assertEqual(sorted(g for g in gids if g.startswith("cache:")), ["cache:L1d", "cache:L2"])
+            self.assertEqual(sorted(g for g in gids if g.startswith("boundary:")), ["boundary:L1", "boundary:L2"])
+        self.assertEqual(lat["yscale"], "log")
+
+    def test_unknown_shape_is_skipped(self):
+        doc = make_doc(HASH_ROWS, extra_ct={"calibration": {"something": [1, 2, 3]}})
+        code, out, err, man = self.run_report(self.write("cal.json", doc))
+        self.assertEqual(code, 0, err)
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "calibration"])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            self.assertIn("in a shape this report does not chart", f.read())
+
+
+class Baseline(ReportCase):
+    def docs(self, reps, slower=1.5, faster=0.7):
+        base = make_doc(HASH_ROWS, reps=reps, seed=1)
+        rows = []
+        for f, v, r, w, lab, ws, ns, c in HASH_ROWS:
+            if (v, w, lab) == ("ct_l1", "hit", "65536"):
+                ns *= slower
+            if (v, w, lab) == ("naive", "miss", "4096"):
+                ns *= faster
+            rows.append((f, v, r, w, lab, ws, ns, c))
+        new = make_doc(rows, reps=reps, seed=2)
+        return self.write("base.json", base), self.write("new.json", new)
+
+    def test_regression_marked(self):
+        base, new = self.docs(reps=5)
+        code, out, err, man = self.run_report(new, "--baseline", base)
+        self.assertEqual(code, 0, err)
+        self.assertIn("1 significant regression(s): hash/ct_l1/hit/65536", out)
+        c = self.chart(man, "compare_hash")
+        (p,) = c["panels"]
+        by = {s["gid"]: s for s in p["series"]}
+        self.assertEqual(set(by), {"series:regression", "series:improvement", "series:unchanged"})
+        self.assertEqual(by["series:regression"]["categories"], ["hash/ct_l1/hit/65536"])
+        self.assertAlmostEqual(by["series:regression"]["values"][0], 50, delta=3)
+        self.assertEqual(by["series:improvement"]["categories"], ["hash/naive/miss/4096"])
+        self.assertEqual(by["series:unchanged"]["n"], len(HASH_ROWS) - 2)
+        self.assertIn("Mann-Whitney", c["caption"])
+
+    def test_three_repetitions_cannot_be_significant(self):
+        base, new = self.docs(reps=3)
+        code, out, err, man = self.run_report(new, "--baseline", base)
+        self.assertEqual(code, 0, err)
+        (p,) = self.chart(man, "compare_hash")["panels"]
+        self.assertEqual({s["gid"] for s in p["series"]}, {"series:unchanged"})
+        self.assertIn("smallest possible p is 0.1", self.chart(man, "compare_hash")["caption"])
+
+    def test_single_runs_are_not_tested(self):
+        base, new = self.docs(reps=1)
+        code, out, err, man = self.run_report(new, "--baseline", base)
+        self.assertEqual(code, 0, err)
+        (p,) = self.chart(man, "compare_hash")["panels"]
+        self.assertEqual({s["gid"] for s in p["series"]}, {"series:untested"})
+        self.assertEqual(p["series"][0]["n"], len(HASH_ROWS))
+
+    def test_deterministic_counts(self):
+        def sim(mult):
+            rows = [(f, v, r, w, lab, ws, None, {"est_cycles_per_op": 10.0 * (mult if v == "naive" and lab == "4096" else 1),
+                                                 "instructions_per_op": 7.0})
+                    for f, v, r, w, lab, ws, ns, _ in HASH_ROWS]
+            return make_doc(rows, backend="sim")
+        base, new = self.write("b.json", sim(1.0)), self.write("n.json", sim(1.02))
+        code, out, err, man = self.run_report(new, "--baseline", base)
+        self.assertEqual(code, 0, err)
+        (p,) = self.chart(man, "compare_hash")["panels"]
+        by = {s["gid"]: s for s in p["series"]}
+        self.assertEqual(sorted(by["series:regression"]["categories"]), ["hash/naive/hit/4096", "hash/naive/miss/4096"])
+        self.assertIn("est cycles per op", p["xlabel"])
+        # A sim result has no time: no time bars, counters charts without a time panel.
+        self.assertFalse([c for c in man["charts"] if c["kind"] in ("bars", "sweep")])
+        c = self.chart(man, "counters_hash_hit")
+        self.assertEqual([q["title"] for q in c["panels"]], ["est_cycles_per_op", "instructions_per_op"])
+
+    def test_nothing_in_common(self):
+        other = make_doc([("sort", "pdq", "peer", "rand", "4K", 16384, 5.0, None),
+                          ("sort", "pdq", "peer", "rand", "1M", 4 << 20, 9.0, None)])
+        code, out, err, man = self.run_report(self.write("new.json", make_doc(HASH_ROWS)), "--baseline",
+                                              self.write("other.json", other))
+        self.assertEqual(code, 2)
+        self.assertIn("no benchmark in common", err)
+
+
+class Hosts(ReportCase):
+    def test_side_by_side(self):
+        a = self.write("a.json", make_doc(HASH_ROWS, host="target"))
+        half = [r for r in HASH_ROWS if r[3] == "hit"]
+        b = self.write("b.json", make_doc([(f, v, r, w, lab, ws, ns * 2, c) for f, v, r, w, lab, ws, ns, c in half],
+                                          host="laptop"))
+        code, out, err, man = self.run_report(a, b)
+        self.assertEqual(code, 0, err)
+        c = self.chart(man, "hosts_hash")
+        self.assertEqual(c["hosts"], ["target (Test of target)", "laptop (Test of laptop)"])
+        (p,) = c["panels"]  # only "hit" is on both machines
+        self.assertEqual(p["title"], "workload hit")
+        self.assertEqual([(s["label"], s["n"]) for s in p["series"]],
+                         [("target (Test of target)", 16), ("laptop (Test of laptop)", 16)])
+        t, lap = p["series"]
+        for x, y in zip(t["values"], lap["values"]):
+            self.assertAlmostEqual(y / x, 2, delta=0.1)
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            page = f.read()
+        self.assertIn("Test CPU of laptop", page)  # both machines in the header
+
+    def test_merge(self):
+        half1 = [r for r in HASH_ROWS if r[3] == "hit"]
+        half2 = [r for r in HASH_ROWS if r[3] == "miss"]
+        a, b = self.write("a.json", make_doc(half1)), self.write("b.json", make_doc(half2))
+        code, out, err, man = self.run_report(a, b, "--merge")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.chart(man, "bars_hash")["panels"]), 2)
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "hosts"])
+
+
+class Partial(ReportCase):
+    def test_lacking_fields_still_charts(self):
+        doc = make_doc(HASH_ROWS)
+        for e in doc["benchmarks"]:
+            for k in ("role", "working_set_bytes", "op", "budget_ns", "verdict"):
+                e["cachetick"].pop(k, None)
+        del doc["cachetick"]["machine"], doc["cachetick"]["options"]
+        code, out, err, man = self.run_report(self.write("p.json", doc))
+        self.assertEqual(code, 0, err)
+        p = self.chart(man, "bars_hash")["panels"][0]
+        self.assertEqual(len(p["series"]), 4)
+        self.assertFalse([ln for ln in p["lines"] if ln["gid"] == "budget"])
+        sweep = self.chart(man, "sweep_hash")["panels"][0]
+        self.assertEqual(len(sweep["series"]), 4)
+        self.assertIn("size argument", sweep["xlabel"])
+
+    def test_incomplete_run_is_flagged(self):
+        doc = make_doc(HASH_ROWS)
+        doc["cachetick"]["complete"] = False
+        code, out, err, man = self.run_report(self.write("p.json", doc))
+        self.assertEqual(code, 0, err)
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            self.assertIn("Incomplete run", f.read())
+
+    def test_failed_benchmark_is_a_table_row_not_a_bar(self):
+        doc = make_doc(HASH_ROWS)
+        e = doc["benchmarks"][0]
+        e["error_occurred"], e["error_message"] = True, "out of memory"
+        del e["cachetick"]["ns_per_op"]
+        code, out, err, man = self.run_report(self.write("p.json", doc))
+        self.assertEqual(code, 0, err)
+        p = self.chart(man, "bars_hash")["panels"][0]
+        self.assertEqual(self.series(p, gid="series:ct_l1")[0]["n"], 3)
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            self.assertIn("error: out of memory", f.read())
+
+
+class BadInput(ReportCase):
+    def expect_2(self, path, words, *extra):
+        code, out, err, man = self.run_report(path, *extra)
+        self.assertEqual(code, 2, err)
+        for w in words:
+            self.assertIn(w, err)
+        self.assertNotIn("Traceback", err)
+        return err
+
+    def test_missing(self):
+        self.expect_2(os.path.join(self.tmp, "nope.json"), ["no such file"])
+
+    def test_corrupt(self):
+        with open(os.path.join(DATA, "gbench_plain.json")) as f:
+            text = f.read()
+        self.expect_2(self.write("cut.json", text[: len(text) // 2]), ["not valid JSON", "line"])
+
+    def test_not_text(self):
+        path = os.path.join(self.tmp, "bin.json")
+        with open(path, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n\xff\xfe")
+        self.expect_2(path, ["not a text file"])
+
+    def test_foreign_json(self):
+        self.expect_2(self.write("f.json", {"name": "package.json", "version": "1"}), ["not a cachetick or Google Benchmark result"])
+        self.expect_2(self.write("l.json", [1, 2, 3]), ["not a cachetick or Google Benchmark result"])
+
+    def test_no_benchmarks(self):
+        self.expect_2(self.write("e.json", {"context": {}, "benchmarks": []}), ["no benchmarks"])
+
+    def test_no_sizes(self):
+        doc = {"context": {"executable": "x"}, "benchmarks": [
+            {"name": "BM_a", "run_name": "BM_a", "run_type": "iteration", "real_time": 5, "time_unit": "ns", "iterations": 1},
+            {"name": "BM_b/real_time", "run_name": "BM_b/real_time", "run_type": "iteration", "real_time": 5,
+             "time_unit": "ns", "iterations": 1}]}
+        self.expect_2(self.write("s.json", doc), ["none of the 2 benchmarks has a size", "BM_a"])
+
+    def test_cachetick_entries_without_size(self):
+        doc = make_doc(HASH_ROWS)
+        for e in doc["benchmarks"]:
+            del e["cachetick"]["size"], e["cachetick"]["size_label"]
+            e["name"] = e["run_name"] = e["name"].rsplit("/", 1)[0]
+        self.expect_2(self.write("s.json", doc), ["has a size"])
+
+    def test_all_problems_reported(self):
+        err = self.expect_2(os.path.join(self.tmp, "a.json"), ["a.json: no such file", "b.json: no such file"],
+                            os.path.join(self.tmp, "b.json"))
+        self.assertEqual(err.count("no such file"), 2)
+
+    def test_unwritable_output(self):
+        blocker = self.write("file", "x")
+        e = io.StringIO()
+        with contextlib.redirect_stderr(e):
+            code = report.main([os.path.join(DATA, "gbench_plain.json"), "-o", os.path.join(blocker, "sub"), "--no-png", "-q"])
+        self.assertEqual(code, 2)
+        self.assertIn("cannot write the report", e.getvalue())
+
+
+class Wrapper(ReportCase):
+    """scripts/report.sh as a user runs it: finds a Python with matplotlib."""
+
+    def test_cli(self):
+        p = subprocess.run([os.path.join(ROOT, "scripts", "report.sh"), os.path.join(DATA, "gbench_plain.json"),
+                            "-o", os.path.join(self.tmp, "r"), "--no-png"], capture_output=True, text=True,
+                           env=dict(os.environ, PATH="/usr/bin:/bin"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"Report: {os.path.join(self.tmp, 'r', 'report.html')}", p.stdout)
+        p = subprocess.run([os.path.join(ROOT, "scripts", "report.sh"), os.path.join(self.tmp, "missing.json")],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("missing.json: no such file", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
