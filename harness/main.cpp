@@ -10,6 +10,7 @@
 #include "harness/context.h"
 #include "harness/registry.h"
 #include "harness/run.h"
+#include "harness/sim.h"
 
 namespace {
 
@@ -72,6 +73,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag("--fail-over-budget", ro.fail_over_budget,
                 "Exit 1 when any benchmark is over its budget");
+  run->add_option("--backend", ro.backend,
+                  "time: wall clock and TSC; sim: deterministic counts under valgrind callgrind")
+      ->check(CLI::IsMember({"time", "sim"}))
+      ->capture_default_str();
+  run->add_option("--sim-cache", ro.sim_cache,
+                  "sim: simulated caches, the fixed 'reference' geometry or the 'host''s (sysfs)")
+      ->check(CLI::IsMember({"reference", "host"}))
+      ->capture_default_str();
+  std::string sim_child;  // internal: the re-executed child of --backend sim
+  run->add_option("--sim-child", sim_child)->group("");
   run->add_option("gbench", ro.passthrough,
                   "Google Benchmark flags after --, e.g. -- --benchmark_enable_random_interleaving=true");
   run->positionals_at_end();
@@ -129,6 +140,7 @@ int main(int argc, char** argv) {
       return 2;
     }
 
+  if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
   if (*run) return cachetick::run(ro, record);
   if (*list) return list_command(ro, families_only);
   if (*cal) {

@@ -18,6 +18,7 @@
 #include "harness/context.h"
 #include "harness/probe.h"
 #include "harness/reporter.h"
+#include "harness/sim.h"
 #include "harness/tsc.h"
 
 namespace cachetick {
@@ -113,6 +114,7 @@ std::string default_out_path() {
 }
 
 int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
+  if (o.backend == "sim") return sim::run_parent(o, argv_for_record);
   std::vector<const Entry*> chosen;
   try {
     chosen = select(o);

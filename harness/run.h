@@ -19,6 +19,8 @@ struct RunOptions {
   double budget_ns = 10;
   bool fail_over_budget = false;
   std::vector<std::string> passthrough;  // Google Benchmark's own flags
+  std::string backend = "time";          // "time", or "sim": callgrind counts (harness/sim.h)
+  std::string sim_cache = "reference";   // sim: "reference" geometry or the "host"'s
 };
 
 // Largest working set a quick run keeps (bigger ones take seconds to set up).
