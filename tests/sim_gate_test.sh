@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sim backend and the regression gate end to end, under real valgrind:
 #   - bad input to `run --backend sim` exits 2 with a message;
-#   - two sim runs (different cwd, output path) give identical counts, and
+#   - two sim runs (different cwd, output path) give identical instruction and
+#     access counts (miss counts within a few lines), and
 #     the gate passes on them;
 #   - an extra pass injected into one kernel (siminject_slow, see
 #     tests/sim_inject_bench.cpp) fails the gate naming that benchmark and
@@ -47,7 +48,19 @@ def totals(p):
     assert d["cachetick"]["backend"] == "sim" and d["cachetick"]["sim"]["geometry"]["D1"]["size_bytes"] == 32768
     return {b["name"]: b["cachetick"]["sim"]["totals"] for b in d["benchmarks"]}
 a, b = totals(sys.argv[1]), totals(sys.argv[2])
-assert len(a) == 5 and a == b, (a, b)
+assert len(a) == 5 and a.keys() == b.keys(), (a, b)
+# Executed work is identical: instructions and data accesses to the count.
+for n in a:
+    for ev in ("Ir", "Dr", "Dw"):
+        assert a[n][ev] == b[n][ev], (n, ev, a[n][ev], b[n][ev])
+# Miss counts may differ by a handful of lines: the simulated caches are not
+# flushed between benchmarks, and set-up code outside the measured region
+# (timer calibration loops) leaves them in one of a few states (seen here:
+# 66 vs 70 D1 misses in 134,550 instructions). The gate's per-op floors
+# absorb that; anything larger is a real difference and fails here.
+for n in a:
+    for ev in ("D1mr", "D1mw", "DLmr", "DLmw", "I1mr", "ILmr"):
+        assert abs(a[n][ev] - b[n][ev]) <= 8, (n, ev, a[n][ev], b[n][ev])
 # Names are the time backend's: no "/iterations:N" suffix.
 assert all("iterations:" not in n for n in a)
 PY
