@@ -6,10 +6,12 @@
 #include <CLI/CLI.hpp>
 
 #include "harness/build_info.h"
+#include "harness/calibrate.h"
 #include "harness/context.h"
 #include "harness/counter_setup.h"
 #include "harness/registry.h"
 #include "harness/run.h"
+#include "harness/sim.h"
 
 namespace {
 
@@ -78,6 +80,16 @@ int main(int argc, char** argv) {
                   "dtlb-misses, page-faults, context-switches, allocs, PAPI_* presets, pmu::event "
                   "natives (see `cachetick counters`)")
       ->capture_default_str();
+  run->add_option("--backend", ro.backend,
+                  "time: wall clock and TSC; sim: deterministic counts under valgrind callgrind")
+      ->check(CLI::IsMember({"time", "sim"}))
+      ->capture_default_str();
+  run->add_option("--sim-cache", ro.sim_cache,
+                  "sim: simulated caches, the fixed 'reference' geometry or the 'host''s (sysfs)")
+      ->check(CLI::IsMember({"reference", "host"}))
+      ->capture_default_str();
+  std::string sim_child;  // internal: the re-executed child of --backend sim
+  run->add_option("--sim-child", sim_child)->group("");
   run->add_option("gbench", ro.passthrough,
                   "Google Benchmark flags after --, e.g. -- --benchmark_enable_random_interleaving=true");
   run->positionals_at_end();
@@ -92,6 +104,18 @@ int main(int argc, char** argv) {
       "counters", "What this host can count (PAPI events, allocations), and why not");
   counters->add_option("--counters", counters_spec, "The counters to check (as for run)")
       ->capture_default_str();
+  cachetick::CalibrateOptions co;
+  bool cal_force = false, cal_no_out = false, cal_4k = false, cal_brief = false;
+  std::string cal_out;
+  CLI::App* cal = app.add_subcommand(
+      "calibrate", "Measure this machine's limits (latency curve, bandwidth, timer costs, clocks); "
+                   "cached per host in results/calibration/, attached to every run");
+  cal->add_flag("--full", co.full, "Fuller mode: 4 sizes per octave up to 1GiB, more repetitions (~1 min)");
+  cal->add_flag("--force", cal_force, "Measure again even if a valid calibration is cached");
+  cal->add_flag("--no-hugepages", cal_4k, "Use 4KiB pages (MADV_NOHUGEPAGE): shows TLB misses in the curve");
+  cal->add_option("-o,--out", cal_out, "Calibration file (default results/calibration/<host>.json)");
+  cal->add_flag("--no-out", cal_no_out, "Measure and print; write no file");
+  cal->add_flag("--brief", cal_brief, "Print the clocks and cache levels only (no timers, no curves)");
 
   std::vector<std::string> record(argv, argv + argc);
   if (argc > 1 && argv[1][0] != '-') {
@@ -128,8 +152,13 @@ int main(int argc, char** argv) {
       return 2;
     }
 
+  if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
   if (*run) return cachetick::run(ro, record);
   if (*list) return list_command(ro, families_only);
   if (*counters) return cachetick::counters_command(counters_spec);
+  if (*cal) {
+    co.hugepages = !cal_4k;
+    return cachetick::calibrate_command(co, cal_force, cal_out, cal_no_out, cal_brief);
+  }
   return 2;
 }

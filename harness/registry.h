@@ -36,6 +36,10 @@ struct Spec {
   double ops_per_iter = 1;  // operations per benchmark iteration
   double bytes_per_op = 0;  // useful bytes per op (for GB/s); 0 = n/a
   double budget_ns = 0;     // per-op budget; 0 = the run's default
+  // The op is a chain of dependent loads (a pointer chase, a lookup whose
+  // address depends on the previous one): the report then expresses ns/op
+  // in L1 load latencies measured by `cachetick calibrate`.
+  bool latency_bound = false;
   // For the deterministic (simulated) backend: a fixed iteration count.
   // 0 = let the harness pick one from ops_per_iter.
   std::int64_t sim_iterations = 0;

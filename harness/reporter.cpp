@@ -75,6 +75,7 @@ OpFigures op_figures(const Run& run, const Spec& spec, double default_budget_ns)
 }
 
 Reporter::Reporter(ReportOptions opts) : opts_(std::move(opts)) {
+  if (opts_.run_context.contains("calibration")) limits_ = limits_from(opts_.run_context["calibration"]);
   for (const Entry* e : opts_.selected) {
     w_family_ = std::max<int>(w_family_, e->spec.family.size());
     w_variant_ = std::max<int>(w_variant_, e->spec.variant.size());
@@ -118,15 +119,28 @@ void Reporter::print_header() {
               b["cxx_flags"].get<std::string>().c_str(),
               b["google_benchmark_version"].get<std::string>().c_str());
   print_counter_header(opts_.run_context);
+  if (limits_.valid) {
+    const auto& cal = opts_.run_context["calibration"];
+    std::string lv;
+    for (const auto& l : cal["levels"])
+      if (l["separated"].get<bool>())
+        lv += " " + l["name"].get<std::string>() + " " + sig3(l["latency_ns"].get<double>()) + " ns";
+    std::printf("  calibration (%s, %s):%s; core clock ~%.2f GHz (estimate)\n",
+                cal["path"].get<std::string>().c_str(), cal["created_utc"].get<std::string>().c_str(),
+                lv.c_str(), limits_.core_hz / 1e9);
+  }
   if (opts_.run_context.contains("notes"))
     for (const auto& n : opts_.run_context["notes"])
       std::printf("  note: %s\n", n.get<std::string>().c_str());
   std::printf("  ns/op = wall time per operation (median of repetitions); ticks/op = TSC ticks,\n"
-              "  a constant-rate clock, not core cycles; budget %.3g ns/op unless a row says otherwise.\n\n",
+              "  a constant-rate clock, not core cycles; budget %.3g ns/op unless a row says otherwise.\n",
               opts_.budget_ns);
-  std::printf("%-*s %-*s %-*s %*s %10s %6s %10s %8s  %-8s %s\n", w_family_, "family", w_variant_,
-              "variant", w_workload_, "workload", w_size_, "size", "ns/op", "cv%", "ticks/op",
-              "GB/s", "budget", "counters/op");
+  std::printf("  ~cyc/op = ns/op x the calibrated core clock (an ESTIMATE, no PMU needed); vs limit =\n"
+              "  ns/op in calibrated L1 latencies (xL1, latency-bound rows) or %% of the calibrated read\n"
+              "  bandwidth at the row's working set (%%BW, streaming rows).\n\n");
+  std::printf("%-*s %-*s %-*s %*s %10s %6s %10s %8s %8s %8s  %-8s %s\n", w_family_, "family",
+              w_variant_, "variant", w_workload_, "workload", w_size_, "size", "ns/op", "cv%",
+              "ticks/op", "GB/s", "~cyc/op", "vs limit", "budget", "counters/op");
   std::fflush(stdout);
 }
 
@@ -142,11 +156,17 @@ void Reporter::print_row(const Spec& s, const Run& row, double cv, const std::st
   const std::string cv_s = cv < 0 ? "-" : fmt("%.1f", cv * 100) + (unstable ? "!" : "");
   std::string verdict = f.within_budget ? "ok" : "OVER";
   if (f.budget_ns != opts_.budget_ns) verdict += "(" + sig3(f.budget_ns) + ")";
-  std::printf("%-*s %-*s %-*s %*s %10s %6s %10s %8s  %-8s %s\n", w_family_, s.family.c_str(),
+  const RowLimits l = judge_row(limits_, f.ns_per_op, s.working_set_bytes, f.gb_per_s, s.latency_bound);
+  std::string vs = "-";
+  if (l.l1_latencies >= 0) vs = sig3(l.l1_latencies) + "xL1";
+  else if (l.pct_read_bw >= 0) vs = fmt("%.0f", l.pct_read_bw) + "%BW";
+  std::printf("%-*s %-*s %-*s %*s %10s %6s %10s %8s %8s %8s  %-8s %s\n", w_family_, s.family.c_str(),
               w_variant_, s.variant.c_str(), w_workload_, s.workload.c_str(), w_size_,
               s.size_label.c_str(), sig3(f.ns_per_op).c_str(), cv_s.c_str(),
               f.ticks_per_op < 0 ? "-" : sig3(f.ticks_per_op).c_str(),
-              f.gb_per_s < 0 ? "-" : sig3(f.gb_per_s).c_str(), verdict.c_str(), counters.c_str());
+              f.gb_per_s < 0 ? "-" : sig3(f.gb_per_s).c_str(),
+              l.est_cycles_per_op < 0 ? "-" : sig3(l.est_cycles_per_op).c_str(), vs.c_str(),
+              verdict.c_str(), counters.c_str());
   std::fflush(stdout);
   ++judged_;
   if (unstable) ++unstable_;
@@ -179,6 +199,10 @@ void Reporter::ReportRuns(const std::vector<Run>& in) {
       ct["ns_per_op"] = f.ns_per_op;
       if (f.ticks_per_op >= 0) ct["ticks_per_op"] = f.ticks_per_op;
       if (f.gb_per_s >= 0) ct["useful_gb_per_s"] = f.gb_per_s;
+      const RowLimits l = judge_row(limits_, f.ns_per_op, s->working_set_bytes, f.gb_per_s, s->latency_bound);
+      if (l.est_cycles_per_op >= 0) ct["est_core_cycles_per_op"] = l.est_cycles_per_op;
+      if (l.l1_latencies >= 0) ct["l1_latencies_per_op"] = l.l1_latencies;
+      if (l.pct_read_bw >= 0) ct["pct_of_read_bandwidth"] = l.pct_read_bw;
       if (r.run_type == Run::RT_Iteration || r.aggregate_name == "mean" ||
           r.aggregate_name == "median") {
         ct["budget_ns"] = f.budget_ns;

@@ -15,10 +15,12 @@
 #include "harness/alloc_tracker.h"
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
+#include "harness/calibrate.h"
 #include "harness/context.h"
 #include "harness/counter_setup.h"
 #include "harness/probe.h"
 #include "harness/reporter.h"
+#include "harness/sim.h"
 #include "harness/tsc.h"
 
 namespace cachetick {
@@ -114,6 +116,7 @@ std::string default_out_path() {
 }
 
 int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
+  if (o.backend == "sim") return sim::run_parent(o, argv_for_record);
   std::vector<const Entry*> chosen;
   try {
     chosen = select(o);
@@ -189,8 +192,23 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
                "the harness/empty row shows the per-iteration cost of the timing loop"}};
   ctx["units"] = {{"ns_per_op", "wall-clock nanoseconds per operation"},
                   {"ticks_per_op", "TSC ticks per operation (constant rate; not core cycles)"},
-                  {"useful_gb_per_s", "bytes the computation needs per op / ns per op"}};
+                  {"useful_gb_per_s", "bytes the computation needs per op / ns per op"},
+                  {"est_core_cycles_per_op", "ns/op x the calibration's core clock ESTIMATE"},
+                  {"l1_latencies_per_op", "ns/op / the calibrated L1 load-to-use latency (latency-bound rows)"},
+                  {"pct_of_read_bandwidth", "useful GB/s / calibrated sequential read GB/s at the row's working set"}};
   nlohmann::json notes = nlohmann::json::array();
+  // This machine's measured limits (`cachetick calibrate`, cached per host).
+  {
+    std::string why;
+    nlohmann::json cal = load_calibration(calibration_cache_path(), &why);
+    if (cal.is_null()) {
+      notes.push_back("no calibration for this machine (" + why +
+                      "): run `cachetick calibrate` for cycles/op and the per-row limits");
+    } else {
+      cal["path"] = calibration_cache_path();
+      ctx["calibration"] = cal;
+    }
+  }
   if (o.quick)
     notes.push_back("quick mode: 1 repetition, short runs, working sets above " +
                     format_bytes(kQuickMaxWorkingSet) + " skipped; a smoke test, not a measurement");

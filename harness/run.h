@@ -20,6 +20,8 @@ struct RunOptions {
   bool fail_over_budget = false;
   std::vector<std::string> passthrough;  // Google Benchmark's own flags
   std::string counters = "auto";      // --counters: friendly/raw names, auto, none (counters.h)
+  std::string backend = "time";          // "time", or "sim": callgrind counts (harness/sim.h)
+  std::string sim_cache = "reference";   // sim: "reference" geometry or the "host"'s
 };
 
 // Largest working set a quick run keeps (bigger ones take seconds to set up).

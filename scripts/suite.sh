@@ -12,6 +12,9 @@ cd "$root"
 scripts/setup.sh
 scripts/build.sh release >/dev/null
 mkdir -p results/runs
+# The machine's own limits, which every row is judged against: measured once
+# per host (~5-20 s), then read from results/calibration/<host>.json.
+build/cachetick calibrate --brief
 out=results/runs/$(date -u +%Y%m%d-%H%M%S)-$(hostname | tr -c 'A-Za-z0-9-\n' '_').json
 # An explicit -o/--out FILE wins (e.g. the reference run, see README).
 args=("$@")

@@ -1,0 +1,601 @@
+#include "harness/sim.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/atomic_file.h"
+#include "harness/build_info.h"
+
+namespace cachetick::sim {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---- geometry ----------------------------------------------------------------
+
+std::string Cache::arg() const {
+  return std::to_string(size) + "," + std::to_string(assoc) + "," + std::to_string(line);
+}
+
+Geometry reference_geometry() {
+  Geometry g;
+  g.i1 = {32768, 8, 64};
+  g.d1 = {32768, 8, 64};
+  g.ll = {33554432, 16, 64};
+  g.source = "reference";
+  return g;
+}
+
+namespace {
+
+bool pow2(std::uint64_t v) { return v && !(v & (v - 1)); }
+
+// Valgrind indexes sets with a mask, so the set count must be a power of
+// two. As valgrind does for the caches it detects itself: round the set
+// count down to a power of two and widen each set as far as the size allows.
+Cache adapt(const CacheLevel& c, const char* label, std::string& note) {
+  Cache out{c.size_bytes, c.ways, c.line_bytes};
+  if (!out.size || out.assoc <= 0 || out.line <= 0)
+    throw std::runtime_error(std::string("sysfs does not describe the ") + label + " cache fully");
+  const std::uint64_t sets = out.size / (static_cast<std::uint64_t>(out.assoc) * out.line);
+  if (pow2(sets) && sets * out.assoc * out.line == out.size) return out;
+  std::uint64_t p = 1;
+  while (p * 2 <= sets) p *= 2;
+  out.assoc = static_cast<int>(out.size / (p * out.line));
+  out.size = p * out.assoc * out.line;
+  note += std::string(note.empty() ? "" : "; ") + label + " " + format_bytes(c.size_bytes) + " " +
+          std::to_string(c.ways) + "-way has " + std::to_string(sets) +
+          " sets (not a power of two): simulated as " + format_bytes(out.size) + " " +
+          std::to_string(out.assoc) + "-way";
+  return out;
+}
+
+}  // namespace
+
+Geometry host_geometry(const std::vector<CacheLevel>& caches) {
+  const CacheLevel *i1 = nullptr, *d1 = nullptr, *ll = nullptr;
+  for (const CacheLevel& c : caches) {
+    if (c.level == 1 && c.type == "Instruction") i1 = &c;
+    if (c.level == 1 && c.type == "Data") d1 = &c;
+    if (c.level >= 2 && c.type == "Unified" && (!ll || c.level > ll->level)) ll = &c;
+  }
+  if (!i1 || !d1 || !ll)
+    throw std::runtime_error("sysfs lists no L1i, L1d and unified last-level cache; "
+                             "use the reference geometry");
+  Geometry g;
+  g.i1 = adapt(*i1, "L1i", g.note);
+  g.d1 = adapt(*d1, "L1d", g.note);
+  g.ll = adapt(*ll, ("L" + std::to_string(ll->level)).c_str(), g.note);
+  g.source = "host (sysfs): L1i, L1d, L" + std::to_string(ll->level) + " as LL";
+  return g;
+}
+
+// ---- callgrind.out --------------------------------------------------------------
+
+Region parse_callgrind_out(std::istream& in, const std::string& what) {
+  Region r;
+  std::vector<std::string> names;
+  bool have_totals = false;
+  const std::string trigger = "desc: Trigger: Client Request: ";
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(trigger, 0) == 0) {
+      r.name = line.substr(trigger.size());
+    } else if (line.rfind("events:", 0) == 0) {
+      std::istringstream ss(line.substr(7));
+      names.clear();
+      for (std::string n; ss >> n;) names.push_back(n);
+    } else if (line.rfind("totals:", 0) == 0) {
+      if (names.empty()) throw std::runtime_error(what + ": 'totals:' before 'events:'");
+      std::istringstream ss(line.substr(7));
+      for (const std::string& n : names) {
+        // Callgrind omits trailing zero counts.
+        std::uint64_t v = 0;
+        if (!(ss >> v)) {
+          if (!ss.eof()) throw std::runtime_error(what + ": malformed 'totals:' line");
+          v = 0;
+        }
+        r.events[n] = v;
+      }
+      if (std::string extra; ss.clear(), ss >> extra)
+        throw std::runtime_error(what + ": more totals than events");
+      have_totals = true;
+    }
+  }
+  if (r.name.empty()) throw std::runtime_error(what + ": no client-request trigger (not a region dump)");
+  if (!have_totals) throw std::runtime_error(what + ": no 'totals:' line (truncated?)");
+  return r;
+}
+
+PerOp per_op(const Events& e, double ops) {
+  auto get = [&](const char* k) {
+    auto it = e.find(k);
+    if (it == e.end())
+      throw std::runtime_error(std::string("callgrind wrote no '") + k +
+                               "' event (was --cache-sim=yes given?)");
+    return static_cast<double>(it->second);
+  };
+  const double ir = get("Ir"), dr = get("Dr"), dw = get("Dw");
+  const double l1m = get("I1mr") + get("D1mr") + get("D1mw");
+  const double llm = get("ILmr") + get("DLmr") + get("DLmw");
+  PerOp p;
+  p.instructions = ir / ops;
+  p.d1_misses = (get("D1mr") + get("D1mw")) / ops;
+  p.ll_misses = llm / ops;
+  p.est_cycles = ((ir + dr + dw - l1m) + 5 * (l1m - llm) + 35 * llm) / ops;
+  return p;
+}
+
+std::int64_t iterations_for(const Spec& s) {
+  if (s.sim_iterations > 0) return s.sim_iterations;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(kTargetOps / s.ops_per_iter)));
+}
+
+// ---- the child: client requests around the measured loop ---------------------
+
+namespace {
+
+std::string g_current;  // the benchmark now running (the child is single-threaded)
+
+// Zero, then collect only between start() and stop(): set-up, Google
+// Benchmark's bookkeeping and other benchmarks never reach the counts. The
+// simulated caches stay warm from set-up (instrumentation is on from the
+// start), as the real caches are.
+class CallgrindCollector : public Collector {
+ public:
+  void start() override {
+    CALLGRIND_ZERO_STATS;
+    CALLGRIND_TOGGLE_COLLECT;
+  }
+  void stop() override { CALLGRIND_TOGGLE_COLLECT; }
+  // The counts live in valgrind, not here: dump them to a file named after
+  // the benchmark; the parent divides by the op count.
+  void report(benchmark::State&, double) override { CALLGRIND_DUMP_STATS_AT(g_current.c_str()); }
+};
+
+// The child's console: one progress line per benchmark (its counts are
+// known only to the parent, after the dumps).
+class Progress : public benchmark::BenchmarkReporter {
+ public:
+  explicit Progress(std::size_t total) : total_(total) {}
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      ++done_;
+      if (r.error_occurred) ++errors_;
+      std::printf("  [%zu/%zu] %s%s%s\n", done_, total_, r.run_name.function_name.c_str(),
+                  r.error_occurred ? ": ERROR: " : "", r.error_occurred ? r.error_message.c_str() : "");
+      std::fflush(stdout);
+    }
+  }
+  int errors() const { return errors_; }
+
+ private:
+  std::size_t total_, done_ = 0;
+  int errors_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<Collector> make_collector() { return std::make_shared<CallgrindCollector>(); }
+
+int run_child(const std::string& dir) {
+  std::ifstream sel(dir + "/select");
+  if (!sel) {
+    std::fprintf(stderr, "cachetick sim child: cannot read %s/select\n", dir.c_str());
+    return 2;
+  }
+  std::vector<const Entry*> chosen;
+  for (std::string n; std::getline(sel, n);) {
+    if (n.empty()) continue;
+    const Entry* e = find(n);
+    if (!e) {
+      std::fprintf(stderr, "cachetick sim child: unknown benchmark '%s'\n", n.c_str());
+      return 2;
+    }
+    chosen.push_back(e);
+  }
+  clear_collectors();
+  install_collector(make_collector());
+
+  // One repetition: the counts are the same every time.
+  std::vector<std::string> args = {"cachetick", "--benchmark_repetitions=1",
+                                   "--benchmark_out=" + dir + "/child.json",
+                                   "--benchmark_out_format=json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(args.size());
+  benchmark::Initialize(&argc, argv.data());
+  benchmark::SetDefaultTimeUnit(benchmark::kNanosecond);
+  for (const Entry* e : chosen) {
+    // A fixed iteration count per benchmark (Google Benchmark appends
+    // "/iterations:N" to the name; the parent strips it again).
+    benchmark::RegisterBenchmark(e->spec.name().c_str(), [e](benchmark::State& st) {
+      g_current = e->spec.name();
+      Probe p(e->spec.name());
+      e->fn(st, p);
+      if (!p.ran()) {
+        st.SkipWithError("benchmark did not call probe.run() exactly once");
+        return;
+      }
+      p.report(st, e->spec.ops_per_iter);
+    })->Iterations(iterations_for(e->spec));
+  }
+  Progress progress(chosen.size());
+  benchmark::RunSpecifiedBenchmarks(&progress);
+  benchmark::Shutdown();
+  return progress.errors() ? 1 : 0;
+}
+
+// ---- the parent: re-execute under valgrind, then parse ------------------------
+
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_interrupted = 0;
+
+void forward_signal(int sig) {
+  g_interrupted = 1;
+  if (g_child > 0) kill(g_child, sig);
+}
+
+std::string find_in_path(const std::string& prog) {
+  const char* path = std::getenv("PATH");
+  std::istringstream ss(path ? path : "/usr/bin:/bin");
+  for (std::string d; std::getline(ss, d, ':');) {
+    const std::string p = (d.empty() ? "." : d) + "/" + prog;
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return {};
+}
+
+std::string command_output(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+std::string tail(const std::string& path, int lines) {
+  std::ifstream f(path);
+  std::vector<std::string> v;
+  for (std::string l; std::getline(f, l);) v.push_back(l);
+  std::string out;
+  for (std::size_t i = v.size() > static_cast<std::size_t>(lines) ? v.size() - lines : 0; i < v.size(); ++i)
+    out += "    " + v[i] + "\n";
+  return out;
+}
+
+json cache_json(const Cache& c) {
+  return {{"size_bytes", c.size}, {"assoc", c.assoc}, {"line_bytes", c.line}};
+}
+
+std::string cache_text(const Cache& c) {
+  return format_bytes(c.size) + " " + std::to_string(c.assoc) + "-way";
+}
+
+// Removes the scratch directory however the run ends.
+struct ScratchDir {
+  std::string path;
+  ~ScratchDir() {
+    if (path.empty() || std::getenv("CACHETICK_SIM_KEEP")) return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string sig3(double v) {
+  char b[32];
+  const double a = std::fabs(v);
+  std::snprintf(b, sizeof b, a >= 100 || a == 0 ? "%.0f" : a >= 10 ? "%.1f" : a >= 1 ? "%.2f" : a >= 0.01 ? "%.3f" : "%.2g", v);
+  return b;
+}
+
+// Runs the child under valgrind; returns its wait status, or -1 (and says
+// why) when it could not be started.
+int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args) {
+  // A fixed environment and argv: the client's stack holds both, and where
+  // the stack (and so every stack variable) sits decides cache sets.
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
+  if (const char* lib = std::getenv("VALGRIND_LIB")) env.push_back(std::string("VALGRIND_LIB=") + lib);
+  std::vector<char*> argv, envp;
+  for (const auto& a : vg_args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "cachetick run: fork failed: %s\n", std::strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    // Address randomisation off: the heap, stack and libraries land at the
+    // same addresses every run, so the same lines map to the same sets.
+    personality(ADDR_NO_RANDOMIZE);
+    if (chdir(dir.c_str()) != 0) _exit(127);
+    // Valgrind's own messages go to the log; the child's progress to stdout.
+    const int log = open("valgrind.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (log >= 0) dup2(log, 2);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  g_child = pid;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      status = -1;
+      break;
+    }
+  }
+  g_child = 0;
+  return status;
+}
+
+}  // namespace
+
+int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
+  std::vector<const Entry*> chosen;
+  try {
+    chosen = select(o);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "cachetick run: %s\n", e.what());
+    return 2;
+  }
+  if (!o.passthrough.empty()) {
+    std::fprintf(stderr, "cachetick run: Google Benchmark flags (after --) do not apply to "
+                         "--backend sim: it runs each benchmark once, a fixed iteration count\n");
+    return 2;
+  }
+  Geometry geo;
+  if (o.sim_cache == "reference") {
+    geo = reference_geometry();
+  } else if (o.sim_cache == "host") {
+    try {
+      geo = host_geometry(sysfs_caches());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cachetick run: --sim-cache host: %s\n", e.what());
+      return 2;
+    }
+  } else {
+    std::fprintf(stderr, "cachetick run: --sim-cache must be 'reference' or 'host', not '%s'\n",
+                 o.sim_cache.c_str());
+    return 2;
+  }
+  const std::string valgrind = find_in_path("valgrind");
+  if (valgrind.empty()) {
+    std::fprintf(stderr, "cachetick run: --backend sim needs valgrind, which is not on PATH "
+                         "(Debian: apt-get install valgrind)\n");
+    return 2;
+  }
+
+  std::string out = o.no_out ? "" : o.out;
+  if (!o.no_out && out.empty()) {
+    out = default_out_path();
+    out.insert(out.size() - 5, "-sim");
+    std::filesystem::create_directories("results/runs");
+  }
+  if (!out.empty())
+    if (std::string why = check_writable(out); !why.empty()) {
+      std::fprintf(stderr, "cachetick run: cannot write results to '%s': %s\n", out.c_str(), why.c_str());
+      return 2;
+    }
+
+  // A fixed-length scratch path, and the binary reached through a symlink in
+  // it: the child's argv and cwd are then byte-identical whatever the build
+  // directory, the output path or the filter.
+  char tmpl[] = "/tmp/cachetick-sim.XXXXXX";
+  ScratchDir scratch;
+  if (!mkdtemp(tmpl)) {
+    std::fprintf(stderr, "cachetick run: cannot create a scratch directory in /tmp: %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
+  scratch.path = tmpl;
+  std::error_code ec;
+  fs::create_symlink(fs::read_symlink("/proc/self/exe", ec), scratch.path + "/cachetick", ec);
+  if (ec) {
+    std::fprintf(stderr, "cachetick run: cannot link the binary into %s: %s\n", tmpl,
+                 ec.message().c_str());
+    return 1;
+  }
+  {
+    std::ofstream sel(scratch.path + "/select");
+    for (const Entry* e : chosen) sel << e->spec.name() << "\n";
+  }
+
+  const std::vector<std::string> vg_opts = {
+      "--tool=callgrind", "--cache-sim=yes", "--collect-atstart=no",
+      "--I1=" + geo.i1.arg(), "--D1=" + geo.d1.arg(), "--LL=" + geo.ll.arg(),
+      "--callgrind-out-file=cg.out"};
+  std::vector<std::string> cmd = {valgrind};
+  cmd.insert(cmd.end(), vg_opts.begin(), vg_opts.end());
+  for (const char* a : {"./cachetick", "run", "--sim-child", "."}) cmd.push_back(a);
+
+  const std::string vg_version = command_output("'" + valgrind + "' --version");
+  std::printf("cachetick %s, sim backend: %zu benchmarks under %s callgrind (a simulated CPU, "
+              "~50-100x slower than native)\n",
+              CACHETICK_VERSION, chosen.size(), vg_version.c_str());
+  std::printf("  simulated caches (%s): I1 %s, D1 %s, LL %s, %d B lines\n", geo.source.c_str(),
+              cache_text(geo.i1).c_str(), cache_text(geo.d1).c_str(), cache_text(geo.ll).c_str(),
+              geo.d1.line);
+  if (!geo.note.empty()) std::printf("  note: %s\n", geo.note.c_str());
+  std::fflush(stdout);
+
+  struct sigaction sa {}, old_int {}, old_term {};
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  const int status = spawn_child(scratch.path, cmd);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+
+  const std::string vg_log = scratch.path + "/valgrind.log";
+  if (g_interrupted) {
+    std::fprintf(stderr, "\ncachetick: interrupted (a sim run writes its result only at the end)\n");
+    return 130;
+  }
+  if (status < 0) return 1;
+  const int child_rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (child_rc != 0 && child_rc != 1) {
+    std::fprintf(stderr, "cachetick run: the simulated run failed (%s); valgrind's log ends:\n%s",
+                 WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
+                                     : ("exit " + std::to_string(child_rc)).c_str(),
+                 tail(vg_log, 15).c_str());
+    return 1;
+  }
+
+  // The dumps: one file per benchmark, named by its client request.
+  std::map<std::string, Events> regions;
+  try {
+    for (const auto& de : fs::directory_iterator(scratch.path)) {
+      const std::string fn = de.path().filename().string();
+      if (fn.rfind("cg.out.", 0) != 0) continue;  // cg.out itself: the end-of-program dump
+      std::ifstream f(de.path());
+      Region r = parse_callgrind_out(f, fn);
+      if (!regions.emplace(r.name, r.events).second)
+        throw std::runtime_error("two dumps for '" + r.name + "'");
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cachetick run: reading callgrind's output: %s\n", e.what());
+    return 1;
+  }
+  json child;
+  try {
+    std::ifstream f(scratch.path + "/child.json");
+    child = json::parse(f);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cachetick run: the child wrote no readable result (%s); valgrind's log ends:\n%s",
+                 e.what(), tail(vg_log, 15).c_str());
+    return 1;
+  }
+
+  // The result: Google Benchmark's format, the same cachetick blocks as the
+  // time backend, per-op counts as the benchmark's counters.
+  json doc;
+  doc["context"] = child.value("context", json::object());
+  doc["benchmarks"] = json::array();
+  int errors = 0;
+  std::size_t wf = 6, wv = 7, ww = 8, ws = 4;
+  for (const Entry* e : chosen) {
+    wf = std::max(wf, e->spec.family.size());
+    wv = std::max(wv, e->spec.variant.size());
+    ww = std::max(ww, e->spec.workload.size());
+    ws = std::max(ws, e->spec.size_label.size());
+  }
+  std::printf("\n%-*s %-*s %-*s %*s %10s %10s %10s %10s %10s\n", int(wf), "family", int(wv),
+              "variant", int(ww), "workload", int(ws), "size", "iters", "instr/op", "D1miss/op",
+              "LLmiss/op", "estcyc/op");
+  static const std::regex iter_suffix("/iterations:[0-9]+$");
+  for (json b : child.value("benchmarks", json::array())) {
+    const std::string name = std::regex_replace(b.value("run_name", std::string()), iter_suffix, "");
+    const Entry* e = find(name);
+    if (!e) continue;
+    const Spec& s = e->spec;
+    b["name"] = name;
+    b["run_name"] = name;
+    if (b.contains("ticks_per_op")) b.erase("ticks_per_op");  // rdtsc under a simulator
+    json ct = {{"family", s.family},         {"variant", s.variant},   {"role", to_string(s.role)},
+               {"workload", s.workload},     {"size", s.size},         {"size_label", s.size_label},
+               {"working_set_bytes", s.working_set_bytes},            {"op", s.op},
+               {"ops_per_iter", s.ops_per_iter}, {"backend", "sim"}};
+    if (s.bytes_per_op > 0) ct["bytes_per_op"] = s.bytes_per_op;
+    auto it = regions.find(name);
+    if (b.value("error_occurred", false) || it == regions.end()) {
+      ++errors;
+      const std::string why = b.value("error_occurred", false)
+                                  ? b.value("error_message", std::string("error"))
+                                  : std::string("no callgrind dump for it");
+      b["error_occurred"] = true;
+      b["error_message"] = why;
+      std::printf("%-*s ERROR: %s: %s\n", int(wf), s.family.c_str(), name.c_str(), why.c_str());
+    } else {
+      const double iters = b.value("iterations", 0.0);
+      const double ops = iters * s.ops_per_iter;
+      const PerOp p = per_op(it->second, ops);
+      b["instructions_per_op"] = p.instructions;
+      b["d1_misses_per_op"] = p.d1_misses;
+      b["ll_misses_per_op"] = p.ll_misses;
+      b["est_cycles_per_op"] = p.est_cycles;
+      ct["sim"] = {{"iterations", iters}, {"ops", ops}, {"totals", it->second}};
+      std::printf("%-*s %-*s %-*s %*s %10.0f %10s %10s %10s %10s\n", int(wf), s.family.c_str(),
+                  int(wv), s.variant.c_str(), int(ww), s.workload.c_str(), int(ws),
+                  s.size_label.c_str(), iters, sig3(p.instructions).c_str(),
+                  sig3(p.d1_misses).c_str(), sig3(p.ll_misses).c_str(), sig3(p.est_cycles).c_str());
+    }
+    b["cachetick"] = ct;
+    doc["benchmarks"].push_back(b);
+  }
+  std::printf("\nPer op: instructions executed (Ir), D1 misses (reads + writes), LL misses\n"
+              "(instruction + data), estimated cycles = L1 hits + 5 x LL hits + 35 x RAM hits\n"
+              "(iai-callgrind's model of the simulated caches, not this machine's cycles).\n"
+              "Counts are deterministic: the same build gives the same numbers every run.\n");
+  if (errors) std::printf("%d benchmark(s) failed.\n", errors);
+
+  json ctx;
+  ctx["backend"] = "sim";
+  ctx["machine"] = machine_context();
+  ctx["build"] = build_context();
+  ctx["options"] = {{"filter", o.filter},   {"families", o.families},
+                    {"quick", o.quick},     {"sim_cache", o.sim_cache},
+                    {"command_line", argv_for_record}};
+  ctx["sim"] = {
+      {"tool", vg_version + " callgrind"},
+      {"geometry", {{"I1", cache_json(geo.i1)}, {"D1", cache_json(geo.d1)},
+                    {"LL", cache_json(geo.ll)}, {"source", geo.source}, {"note", geo.note}}},
+      {"valgrind_options", vg_opts},
+      {"address_randomisation", "off (personality ADDR_NO_RANDOMIZE), fixed environment and argv"},
+      {"collection", "only inside the measured loop (callgrind client requests); caches warm from set-up"},
+      {"iterations", "Spec::sim_iterations, else ceil(" + std::to_string(int(kTargetOps)) +
+                         " / ops_per_iter); one repetition"},
+      {"est_cycles_model", "L1 hits + 5 x LL hits + 35 x RAM hits (iai-callgrind)"}};
+  ctx["units"] = {
+      {"instructions_per_op", "instructions executed per operation (callgrind Ir)"},
+      {"d1_misses_per_op", "simulated L1 data-cache misses per operation, reads + writes"},
+      {"ll_misses_per_op", "simulated last-level misses per operation, instruction + data"},
+      {"est_cycles_per_op", "estimated cycles per operation: L1 hits + 5 x LL hits + 35 x RAM hits"},
+      {"real_time", "wall time under valgrind: not a measurement of the kernel"}};
+  ctx["notes"] = json::array({"sim backend: counts come from valgrind's simulated CPU and caches "
+                              "(two levels: L1 and LL); wall times in this file are valgrind's, "
+                              "not the kernel's"});
+  ctx["complete"] = true;
+  ctx["summary"] = {{"benchmarks_done", doc["benchmarks"].size()}, {"errors", errors}};
+  doc["cachetick"] = ctx;
+  if (!out.empty()) {
+    try {
+      write_file_atomic(out, doc.dump(2) + "\n");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cachetick run: %s\n", e.what());
+      return 1;
+    }
+    std::printf("Results: %s\n", out.c_str());
+  }
+  return errors || child_rc != 0 ? 1 : 0;
+}
+
+}  // namespace cachetick::sim
