@@ -554,7 +554,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   std::printf("\nPer op: instructions executed (Ir), D1 misses (reads + writes), LL misses\n"
               "(instruction + data), estimated cycles = L1 hits + 5 x LL hits + 35 x RAM hits\n"
               "(iai-callgrind's model of the simulated caches, not this machine's cycles).\n"
-              "Counts are deterministic: the same build gives the same numbers every run.\n");
+              "Instruction counts repeat exactly for the same build; miss counts within a few lines per benchmark.\n");
   if (errors) std::printf("%d benchmark(s) failed.\n", errors);
 
   json ctx;
