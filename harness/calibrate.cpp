@@ -541,15 +541,6 @@ struct PinToCurrentCpu {
   }
 };
 
-std::string host_name() {
-  char h[256] = {};
-  if (gethostname(h, sizeof h - 1) != 0 || !h[0]) return "host";
-  std::string s = h;
-  for (char& ch : s)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
-  return s;
-}
-
 // What must match for a cached calibration to describe this machine.
 nlohmann::json identity() {
   const nlohmann::json m = machine_context();

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -71,6 +72,15 @@ nlohmann::json nullable(const std::string& s) {
 }
 
 }  // namespace
+
+std::string host_name() {
+  char h[256] = {};
+  if (gethostname(h, sizeof h - 1) != 0 || !h[0]) return "host";
+  std::string s = h;
+  for (char& ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
+  return s;
+}
 
 std::string format_bytes(std::uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -37,6 +37,9 @@ PmuStatus pmu_status();
 nlohmann::json machine_context();
 nlohmann::json build_context();
 
+// The host name made safe for a file name (results/runs/, results/calibration/).
+std::string host_name();
+
 // "16KiB", "4MiB", "1.5GiB": binary units, as sysfs and the issue speak.
 std::string format_bytes(std::uint64_t bytes);
 

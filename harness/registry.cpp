@@ -61,6 +61,16 @@ const Entry* find(const std::string& name) {
   return nullptr;
 }
 
+void run_measured(const Entry& e, benchmark::State& st) {
+  Probe p(e.spec.name());
+  e.fn(st, p);
+  if (!p.ran()) {
+    st.SkipWithError("benchmark did not call probe.run() exactly once");
+    return;
+  }
+  p.report(st, e.spec.ops_per_iter);
+}
+
 namespace detail {
 FamilyRegistrar::FamilyRegistrar(const char* name, const char* description,
                                  void (*fn)()) {

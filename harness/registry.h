@@ -71,6 +71,11 @@ const std::vector<Entry>& entries();
 const std::vector<Family>& families();
 const Entry* find(const std::string& name);  // by Spec::name()
 
+// Runs one benchmark under a fresh probe and reports its per-op figures;
+// fails the benchmark if it did not call probe.run() exactly once. Both
+// backends (time and sim) register this as the body of every benchmark.
+void run_measured(const Entry& e, benchmark::State& st);
+
 namespace detail {
 struct FamilyRegistrar {
   FamilyRegistrar(const char* name, const char* description, void (*fn)());

@@ -46,15 +46,6 @@ void on_interrupt(int) {
   _exit(130);
 }
 
-std::string host_name() {
-  char h[256] = {};
-  if (gethostname(h, sizeof h - 1) != 0 || !h[0]) return "host";
-  std::string s = h;
-  for (char& ch : s)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
-  return s;
-}
-
 // Fixed cost of one probe around an empty batch, in TSC ticks: the part of
 // every batch that is not the kernel (divided by the batch's op count).
 double probe_overhead_ticks() {
@@ -169,13 +160,7 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
         st.SkipWithError("allocation pass of a later repetition: not needed");
         return;
       }
-      Probe p(e->spec.name());
-      e->fn(st, p);
-      if (!p.ran()) {
-        st.SkipWithError("benchmark did not call probe.run() exactly once");
-        return;
-      }
-      p.report(st, e->spec.ops_per_iter);
+      run_measured(*e, st);
     });
   }
 

@@ -230,13 +230,7 @@ int run_child(const std::string& dir) {
     // "/iterations:N" to the name; the parent strips it again).
     benchmark::RegisterBenchmark(e->spec.name().c_str(), [e](benchmark::State& st) {
       g_current = e->spec.name();
-      Probe p(e->spec.name());
-      e->fn(st, p);
-      if (!p.ran()) {
-        st.SkipWithError("benchmark did not call probe.run() exactly once");
-        return;
-      }
-      p.report(st, e->spec.ops_per_iter);
+      run_measured(*e, st);
     })->Iterations(iterations_for(e->spec));
   }
   Progress progress(chosen.size());
