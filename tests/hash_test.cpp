@@ -11,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "kernels/hash/l1_table.h"
@@ -81,12 +82,21 @@ void step(typename Traits::Table& t, Model& m, int op, std::uint32_t key, std::u
     if (it == m.end()) {
       ASSERT_EQ(p, nullptr) << "key " << key;
       ASSERT_EQ(t.get_or(key, absent), absent);
+      if constexpr (requires { t.get_or_scalar(key, absent); }) {
+        ASSERT_EQ(t.get_or_scalar(key, absent), absent);
+      }
       ASSERT_FALSE(t.contains(key));
     } else {
       ASSERT_NE(p, nullptr) << "key " << key;
       ASSERT_EQ(*p, it->second);
       ASSERT_EQ(t.get_or(key, absent), it->second);
+      if constexpr (requires { t.get_or_scalar(key, absent); }) {
+        ASSERT_EQ(t.get_or_scalar(key, absent), it->second);
+      }
     }
+  }
+  if constexpr (requires { t.mirror_consistent(); }) {
+    ASSERT_TRUE(t.mirror_consistent()) << "after op " << op << " key " << key;
   }
 }
 
@@ -247,11 +257,88 @@ TEST(L1Table, HashIsABijection) {
   }
 }
 
-TEST(L1Table, L1PointFitsInThirtyTwoKiB) {
-  L1Table t(3072);
+TEST(L1Table, DefaultLoadIsOneHalf) {
+  L1Table t(2048);  // the L1 point: 32 KiB
   EXPECT_EQ(t.slot_count(), 4096u);
   EXPECT_EQ(t.bytes(), 32u * 1024);
+  EXPECT_EQ(L1Table::slots_for(2049), 8192u);
+  EXPECT_EQ(L1Table::slots_for(3072), 8192u);
   EXPECT_EQ(L1Table::slots_for(4096), 8192u);
+  EXPECT_EQ(L1Table::slots_for(std::size_t{1} << 30), std::size_t{1} << 31);
+  EXPECT_THROW(L1Table::slots_for((std::size_t{1} << 30) + 1), std::invalid_argument);
+}
+
+// get_or (2-slot probe + cmov, the loop beyond) and get_or_scalar (one slot
+// at a time) against the model, hits and misses, at the default 1/2 load
+// and at 3/4 (explicit geometry), where a third of lookups take get_or's
+// loop. The universe holds 0, UINT32_MAX and keys homed in the last slot,
+// whose second slot is the mirror of slot 0.
+TEST(L1Table, BothLookupPathsMatchUnorderedMap) {
+  for (const auto& [slots, keys] : {std::pair<std::size_t, std::size_t>{4096, 2048}, {4096, 3072},
+                                    {8192, 4096}, {16, 12}, {64, 48}, {256, 128}}) {
+    SCOPED_TRACE(::testing::Message() << "slots=" << slots << " keys=" << keys);
+    std::mt19937 rng(static_cast<std::uint32_t>(slots + keys));
+    const unsigned shift = 32 - static_cast<unsigned>(std::countr_zero(slots));
+    std::vector<std::uint32_t> universe = {0, kMaxKey, 1, kMaxKey - 1};
+    for (std::uint32_t low = 0; low < 4; ++low) {  // home = last slot, and slot 0 behind it
+      universe.push_back(L1Table::unhash(((static_cast<std::uint32_t>(slots) - 1) << shift) | low));
+      universe.push_back(L1Table::unhash(low));
+    }
+    while (universe.size() < 2 * keys) universe.push_back(rng());
+    std::shuffle(universe.begin(), universe.end(), rng);
+    L1Table t(slots, keys);
+    Model m;
+    for (std::uint32_t k : universe) {
+      if (m.size() == keys) break;
+      const InsertResult r = t.insert(k, k ^ 0x9e3779b9u);
+      if (r == InsertResult::full) continue;  // a small table near 3/4: the displacement bound
+      ASSERT_EQ(r, m.count(k) ? InsertResult::assigned : InsertResult::inserted);
+      m[k] = k ^ 0x9e3779b9u;
+    }
+    ASSERT_GE(m.size(), keys * 9 / 10);
+    ASSERT_TRUE(t.mirror_consistent());
+    std::size_t hits = 0;
+    for (std::uint32_t k : universe) {
+      const std::uint32_t absent = ~(k ^ 0x9e3779b9u);
+      auto it = m.find(k);
+      const std::uint32_t want = it == m.end() ? absent : it->second;
+      hits += it != m.end();
+      ASSERT_EQ(t.get_or(k, absent), want) << "key " << k;
+      ASSERT_EQ(t.get_or_scalar(k, absent), want) << "key " << k;
+    }
+    EXPECT_GT(hits, 0u);
+    EXPECT_LT(hits, universe.size());
+    for (std::uint32_t i = 0; i < 20000; ++i) {  // random misses (and the odd hit)
+      const std::uint32_t k = rng();
+      const std::uint32_t want = m.count(k) ? m[k] : 7u;
+      ASSERT_EQ(t.get_or(k, 7), want) << "key " << k;
+      ASSERT_EQ(t.get_or_scalar(k, 7), want) << "key " << k;
+    }
+  }
+}
+
+// A dependent chain, as the benchmark runs it: each value is the next key.
+TEST(L1Table, DependentChainFollowsTheCycle) {
+  const std::size_t n = 4096;
+  std::mt19937 rng(11);
+  std::vector<std::uint32_t> keys = {0, kMaxKey};
+  Model m;
+  m[0] = 0;
+  m[kMaxKey] = 0;
+  while (keys.size() < n) {
+    const std::uint32_t k = rng();
+    if (m.emplace(k, 0).second) keys.push_back(k);
+  }
+  std::shuffle(keys.begin(), keys.end(), rng);
+  L1Table t(n);
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(t.insert(keys[i], keys[(i + 1) % n]), InsertResult::inserted);
+  std::uint32_t k = keys[0];
+  for (std::size_t step = 1; step <= 3 * n; ++step) {
+    k = t.get_or(k, k);
+    ASSERT_EQ(k, keys[step % n]) << "step " << step;
+  }
+  for (std::size_t step = 1; step <= n; ++step) k = t.get_or_scalar(k, k);
+  EXPECT_EQ(k, keys[0]);
 }
 
 TEST(L1Table, RejectsBadGeometry) {
@@ -259,6 +346,7 @@ TEST(L1Table, RejectsBadGeometry) {
   EXPECT_THROW(L1Table(100, 10), std::invalid_argument);  // not a power of two
   EXPECT_THROW(L1Table(8, 4), std::invalid_argument);     // below the minimum
   EXPECT_THROW(L1Table(64, 49), std::invalid_argument);   // above 3/4 load
+  EXPECT_THROW(L1Table(std::size_t{1} << 32, 10), std::invalid_argument);
   EXPECT_THROW(L1Table(64, 0), std::invalid_argument);
   EXPECT_NO_THROW(L1Table(64, 48));
 }

@@ -2,51 +2,62 @@
 //
 // The lesson in one paragraph. A lookup in a table that lives in L1 costs a
 // hash, one load and a compare: ~10 core cycles end to end. Everything in
-// this file serves that single load:
+// this file serves that single load, and keeps the instructions around it
+// few, because a lookup is judged twice: by throughput (independent
+// lookups: the core overlaps several, so what counts is the number of uops
+// and mispredicts) and by latency (a chain where each answer is the next
+// key: what counts is the length of the dependent path). One probe serves
+// both here.
 //
 //  * Interleaved 8-byte slots {key, value}. One load returns both, so a hit
 //    never touches a second cache line (the cookbook's separate keys[] and
-//    values[] arrays cost two lines per hit), and 8 slots share a 64 B line,
-//    so the short probe runs below stay inside the line already fetched.
+//    values[] arrays cost two lines per hit), and 8 slots share a 64 B line.
 //  * Fibonacci (multiplicative) hash, x = key * 2654435769 mod 2^32, home
 //    slot = the TOP bits of x. One imul and one shift, no mask; the top bits
 //    mix every key bit, so strided keys spread out (the identity hash piles
 //    them into a few slots). The multiplier is odd, so the hash is a
 //    bijection: the table stores x instead of the key (key = x * inverse).
 //  * Ordered linear probing (Amble & Knuth 1974; Robin Hood with ties broken
-//    by hash): each run of occupied slots is sorted by x. A lookup walks
-//    forward while the resident x is smaller (circularly) than its own and
-//    stops at the first slot that is not: a hit if equal, a miss otherwise.
-//    Misses stop as early as hits, without probing to an empty slot.
+//    by hash): each run of occupied slots is sorted by x. A probe stops at
+//    the first slot whose resident is not before x (circularly): a hit if
+//    equal, a miss otherwise. Misses stop as early as hits, without probing
+//    to an empty slot.
 //  * Empty slots need no flag and steal no key. Empty slot i holds
 //    x = (i + 1) << shift: the smallest hash whose home is the NEXT slot.
 //    Every lookup that reaches slot i started at or before i, so its x is
 //    smaller: the empty slot stops it and never equals it. All 2^32 keys,
-//    0 and UINT32_MAX included, are storable, and the probe loop has one
-//    compare per slot: no "is it empty?" branch, no metadata byte array.
-//  * A 4-slot window, branch-free. get_or compares 4 slots at once (SSE2:
-//    a shuffle, a subtract, a movmskps, a tzcnt) and picks the value with
-//    a cmov. A one-slot-at-a-time loop exits after a data-dependent number
-//    of slots, and at 3/4 load only ~36% of keys sit in their home slot, so
-//    it mispredicts on most lookups (get_or_scalar keeps it, for the
-//    lesson). 4 slots (32 B) rather than 8: fewer uops and fewer lookups
-//    that straddle two lines, for ~14% of lookups that continue past the
-//    window (measured faster than 8 at 3/4 and at 1/2 load).
+//    0 and UINT32_MAX included, are storable, with no metadata array.
+//  * Load at most 1/2 by default, and a 2-slot probe. At 1/2 load 89% of
+//    keys sit in their home slot or the next one, and most misses stop
+//    there too, so get_or reads those two slots (16 bytes, one line 7 times
+//    in 8), picks the answer with two cmovs, and branches on to a loop only
+//    when the second slot is still before x: a branch taken on ~11% of
+//    lookups. Per lookup that is ~15 instructions and no data-dependent
+//    branch in the common case, so hits and misses mixed at random cost no
+//    mispredicts; and on a dependent chain the critical path is imul ->
+//    shift -> load -> cmp -> cmov -> cmov (~13 cycles), as the exit branch
+//    is predicted and the core runs on before it resolves.
+//    Tried and measured slower (kernels/hash/README.md): a 4-slot SSE2
+//    window at 3/4 load (shuffle, movmskps and tzcnt put ~10 cycles in front
+//    of the load of the answer: 2x the chain), and an absl-style tag byte
+//    per slot (a miss reads only the tags, but every lookup pays ~40
+//    instructions).
 //  * Erase is backward-shift deletion, not tombstones: the followers of the
 //    erased key slide one slot back, so probe runs stay as short after
 //    heavy erase/insert churn as after the first fill (tombstones lengthen
 //    every miss until a rehash).
-//  * Bounded, never-infinite probing. Inserts beyond max_entries (3/4 of the
-//    slots by default) answer `full`, and so does an insert that would push
-//    any key more than max_disp = slots/2 - 3 slots from its home. Tables
-//    sized by slots_for() have at least 256 slots or hold at most
-//    max_disp + 1 keys, so only crafted keys sharing one home can hit that
-//    bound. The bound is what makes the circular compare exact: two hashes
-//    compared in one probe are always less than half the ring apart.
+//  * Bounded, never-infinite probing. Inserts beyond max_entries answer
+//    `full`, and so does an insert that would push any key more than
+//    max_disp = slots/2 - 3 slots from its home. Tables sized by slots_for()
+//    have at least 256 slots or hold at most max_disp + 1 keys, so only
+//    crafted keys sharing one home can hit that bound. The bound is what
+//    makes the circular compare exact: two hashes compared in one probe are
+//    always less than half the ring apart.
 //
-// Sizing: slots are a power of two >= 16; the default load is 3/4, so the
-// L1 point of the benchmarks, 3072 keys, lives in 4096 slots = 32 KiB, which
-// leaves a third of this machine's 48 KiB L1d for everything else.
+// Sizing: slots are a power of two >= 16, twice the keys by default. 2048
+// keys live in 4096 slots = 32 KiB, two thirds of this machine's 48 KiB L1d;
+// 4096 keys take 8192 slots = 64 KiB (L1 + L2): independent lookups hide
+// the L2 hits, a chain pays some of them.
 #pragma once
 
 #include <bit>
@@ -58,11 +69,6 @@
 #include <stdexcept>
 #include <string>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#include <xmmintrin.h>
-#endif
-
 #include "kernels/hash/common.h"
 
 namespace cachetick::hash {
@@ -72,17 +78,16 @@ class L1Table {
   static constexpr std::uint32_t kMul = 2654435769u;  // 2^32 / golden ratio, odd
   static constexpr std::uint32_t kInv = 340573321u;   // kMul * kInv == 1 mod 2^32
   static constexpr std::size_t kMinSlots = 16;
-  static constexpr std::uint32_t kWindow = 4;  // slots compared at once by a lookup
 
   static std::uint32_t hash(std::uint32_t key) { return key * kMul; }
   static std::uint32_t unhash(std::uint32_t x) { return x * kInv; }
 
-  // Slots needed to hold max_entries at the default 3/4 load.
+  // Slots needed to hold max_entries at the default load of 1/2.
   static std::size_t slots_for(std::size_t max_entries) {
-    if (max_entries == 0 || max_entries > (std::size_t{3} << 29))
-      throw std::invalid_argument("L1Table: max_entries must be in [1, 3 * 2^29], got " +
+    if (max_entries == 0 || max_entries > (std::size_t{1} << 30))
+      throw std::invalid_argument("L1Table: max_entries must be in [1, 2^30], got " +
                                   std::to_string(max_entries));
-    std::size_t need = (max_entries * 4 + 2) / 3;
+    const std::size_t need = max_entries * 2;
     std::size_t slots = std::bit_ceil(need < kMinSlots ? kMinSlots : need);
     // Small tables: make the displacement bound unreachable (a run of n keys
     // displaces none by more than n - 1), so `full` means max_entries.
@@ -95,8 +100,10 @@ class L1Table {
       : L1Table(slots_for(max_entries), max_entries) {}
 
   // Explicit geometry: `slots` a power of two in [16, 2^31], and
-  // 1 <= max_entries <= slots * 3/4 (keeps probe runs short). A small table
-  // filled near 3/4 may answer `full` early on the displacement bound.
+  // 1 <= max_entries <= slots * 3/4. Above 1/2 load lookups stay correct
+  // but leave the 2-slot fast path more often (39% of hits at 3/4), and a
+  // small table filled near 3/4 may answer `full` early on the
+  // displacement bound.
   L1Table(std::size_t slots, std::size_t max_entries) {
     if (slots < kMinSlots || slots > (std::size_t{1} << 31) || !std::has_single_bit(slots))
       throw std::invalid_argument("L1Table: slots must be a power of two in [16, 2^31], got " +
@@ -109,10 +116,9 @@ class L1Table {
     max_entries_ = max_entries;
     max_disp_ = static_cast<std::uint32_t>(slots / 2 - 3);
     // 64 B aligned: a slot never straddles lines and 8 slots share one.
-    // kWindow - 1 mirror slots after the end let the window read past the
-    // last slot without a wrap test.
-    slots_ = static_cast<Slot*>(
-        ::operator new((slots + kWindow) * sizeof(Slot), std::align_val_t{64}));
+    // One mirror slot after the end (a copy of slot 0) lets get_or read
+    // home + 1 without a wrap test.
+    slots_ = static_cast<Slot*>(::operator new((slots + 1) * sizeof(Slot), std::align_val_t{64}));
     clear();
   }
 
@@ -120,25 +126,37 @@ class L1Table {
   L1Table& operator=(const L1Table&) = delete;
   ~L1Table() { ::operator delete(slots_, std::align_val_t{64}); }
 
-  // The value of `key`, or `absent`. Branch-free unless the answer lies 4
-  // or more slots past home: compare a window of 4 slots at once, take the
-  // first slot that is not before x, and select its value with a cmov.
+  // The value of `key`, or `absent`. Reads the home slot and the next one
+  // (sorted runs: if x is in the table and not past them, it is one of
+  // them; if slot home + 1 is not before x, nothing further can be x) and
+  // selects with cmovs. Branches to the loop only when slot home + 1 is
+  // still before x: ~11% of lookups at 1/2 load, predicted not taken.
+  // For independent lookups and for dependent chains alike.
   std::uint32_t get_or(std::uint32_t key, std::uint32_t absent) const {
     const std::uint32_t x = hash(key);
-    const Slot s = slots_[locate(x)];
-    return select_if_equal(s.x, x, s.value, absent);
+    const std::size_t home = x >> shift_;  // size_t: no zero-extension in the address math
+    const Slot* p = slots_ + home;
+    const Slot s0 = p[0], s1 = p[1];  // p[1] may be the mirror of slot 0
+    if (before(s1.x, x)) [[unlikely]] {
+      std::size_t i = (home + 2) & mask_;
+      while (before(slots_[i].x, x)) i = (i + 1) & mask_;
+      return slots_[i].x == x ? slots_[i].value : absent;
+    }
+    // At most one of s0, s1 equals x (an empty slot there never does).
+    return select_if_equal(s0.x, x, s0.value, select_if_equal(s1.x, x, s1.value, absent));
   }
 
   // The same answer from the one-slot-at-a-time loop: a branch per probed
-  // slot. Kept for the lesson (benchmark variant ct_scalar): it loses on
-  // independent lookups (mispredicts) but wins on dependent ones, where a
-  // correct guess of the probe length lets the next lookup start before
-  // this one's compare resolves.
+  // slot. Kept for the lesson (benchmark variant ct_scalar). On a chain its
+  // critical path is shorter when the key is at home (imul -> shift ->
+  // load, the compare is speculated past), but 36% of keys at 1/2 load are
+  // not, and each of those is a mispredict; on a 50/50 hit/miss stream its
+  // exit branch is a coin flip.
   std::uint32_t get_or_scalar(std::uint32_t key, std::uint32_t absent) const {
     const std::uint32_t x = hash(key);
     std::uint32_t i = x >> shift_;
     Slot s = slots_[i];
-    while (static_cast<std::int32_t>(s.x - x) < 0) {
+    while (before(s.x, x)) {
       i = (i + 1) & mask_;
       s = slots_[i];
     }
@@ -148,18 +166,19 @@ class L1Table {
   // Pointer to the value of `key`, nullptr if absent (valid until the next
   // insert or erase, which may move entries).
   const std::uint32_t* find(std::uint32_t key) const {
-    const auto i = static_cast<std::uint32_t>(locate(hash(key)) & mask_);
-    return slots_[i].x == hash(key) ? &slots_[i].value : nullptr;
+    const std::uint32_t x = hash(key);
+    const std::uint32_t i = locate(x);
+    return slots_[i].x == x ? &slots_[i].value : nullptr;
   }
   bool contains(std::uint32_t key) const { return find(key) != nullptr; }
 
   // Inserts key -> value, or assigns value if key is present.
   InsertResult insert(std::uint32_t key, std::uint32_t value) {
     const std::uint32_t x = hash(key);
-    const auto at = static_cast<std::uint32_t>(locate(x) & mask_);
+    const std::uint32_t at = locate(x);
     if (slots_[at].x == x) {  // present (an empty slot never equals x)
       slots_[at].value = value;
-      if (at < kWindow - 1) sync_mirror();
+      if (at == 0) sync_mirror();
       return InsertResult::assigned;
     }
     if (count_ == max_entries_) return InsertResult::full;
@@ -178,7 +197,7 @@ class L1Table {
       j = prev;
     }
     slots_[at] = Slot{x, value};
-    if (at < kWindow - 1 || end < at) sync_mirror();  // touched a mirrored slot
+    if (at == 0 || end < at) sync_mirror();  // touched slot 0
     ++count_;
     return InsertResult::inserted;
   }
@@ -188,7 +207,7 @@ class L1Table {
   // and as short as if the key had never been inserted.
   bool erase(std::uint32_t key) {
     const std::uint32_t x = hash(key);
-    const auto at = static_cast<std::uint32_t>(locate(x) & mask_);
+    const std::uint32_t at = locate(x);
     if (slots_[at].x != x) return false;
     std::uint32_t j = at;
     for (;;) {
@@ -200,7 +219,7 @@ class L1Table {
       j = next;
     }
     slots_[j] = Slot{sentinel(j), 0};
-    if (at < kWindow - 1 || j < at) sync_mirror();  // touched a mirrored slot
+    if (at == 0 || j < at) sync_mirror();  // touched slot 0
     --count_;
     return true;
   }
@@ -225,6 +244,11 @@ class L1Table {
   std::size_t slot_count() const { return std::size_t{mask_} + 1; }
   std::size_t bytes() const { return slot_count() * sizeof(Slot); }
 
+  // For tests: the mirror slot equals slot 0.
+  bool mirror_consistent() const {
+    return slots_[mask_ + 1].x == slots_[0].x && slots_[mask_ + 1].value == slots_[0].value;
+  }
+
  private:
   struct Slot {
     std::uint32_t x;  // hash(key), or sentinel(i) when the slot is empty
@@ -232,27 +256,26 @@ class L1Table {
   };
   static_assert(sizeof(Slot) == 8);
 
+  // "a is before b" on the hash ring (exact: a probe never compares hashes
+  // half a ring apart, see max_disp_).
+  static bool before(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) < 0; }
   std::uint32_t sentinel(std::uint32_t i) const { return ((i + 1) & mask_) << shift_; }
   bool empty(std::uint32_t i) const { return slots_[i].x == sentinel(i); }
   // Distance of a key with hash x, sitting in slot i, from its home slot.
   std::uint32_t disp(std::uint32_t i, std::uint32_t x) const { return (i - (x >> shift_)) & mask_; }
 
   // First slot on x's probe run whose resident is not before x: x's slot if
-  // present, else where x belongs. May return an index in the mirror
-  // [slots, slots + kWindow - 1): reads only, callers that write use & mask_.
-  std::size_t locate(std::uint32_t x) const {
-    const std::size_t home = x >> shift_;  // size_t: no zero-extension in the address math
-    const std::size_t stop = window_stop(slots_ + home, x);
-    if (stop < kWindow) [[likely]]
-      return home + stop;
-    std::size_t i = (home + kWindow) & mask_;
-    while (static_cast<std::int32_t>(slots_[i].x - x) < 0) i = (i + 1) & mask_;
+  // present, else where x belongs.
+  std::uint32_t locate(std::uint32_t x) const {
+    std::uint32_t i = x >> shift_;
+    while (before(slots_[i].x, x)) i = (i + 1) & mask_;
     return i;
   }
 
   // a == b ? value : absent, as a cmov. GCC 12 compiles the plain `?:`
   // (and its mask equivalents) into a branch or five ALU ops; the branch
-  // mispredicts on half the lookups of a 50/50 hit/miss stream.
+  // mispredicts on half the lookups of a 50/50 hit/miss stream, and 36% of
+  // the links of a chain (keys not in their home slot).
   static std::uint32_t select_if_equal(std::uint32_t a, std::uint32_t b, std::uint32_t value,
                                        std::uint32_t absent) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -266,30 +289,9 @@ class L1Table {
 #endif
   }
 
-  // Position in w[0..4) of the first slot whose resident is not before x,
-  // 4 if there is none. SSE (every x86-64): one shuffle gathers the 4
-  // hashes, one subtract and one movmskps read the 4 "before x" sign bits.
-  static std::uint32_t window_stop(const Slot* w, std::uint32_t x) {
-#if defined(__SSE2__)
-    const __m128i xs = _mm_set1_epi32(static_cast<int>(x));
-    const auto* p = reinterpret_cast<const float*>(w);
-    const __m128 a = _mm_loadu_ps(p), b = _mm_loadu_ps(p + 4);  // x0 v0 x1 v1 | x2 v2 x3 v3
-    const __m128i hashes = _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
-    const unsigned before =
-        static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_sub_epi32(hashes, xs))));
-    // ~before has bit 4 set: 4 = "none". (The | 0x10 tells GCC the operand
-    // is nonzero, so it emits no zero test.)
-    return static_cast<std::uint32_t>(std::countr_zero(~before | 0x10u));
-#else
-    std::uint32_t k = 0;
-    while (k < kWindow && static_cast<std::int32_t>(w[k].x - x) < 0) ++k;
-    return k;
-#endif
-  }
-
-  // The window may read up to 3 slots past the last one: keep a copy of
-  // the first 3 there (24 bytes, cheaper than a wrap test per lookup).
-  void sync_mirror() { std::memcpy(slots_ + mask_ + 1, slots_, (kWindow - 1) * sizeof(Slot)); }
+  // get_or may read slot home + 1 = one past the last: keep a copy of
+  // slot 0 there (8 bytes, cheaper than a wrap test per lookup).
+  void sync_mirror() { slots_[mask_ + 1] = slots_[0]; }
 
   Slot* slots_ = nullptr;
   std::uint32_t mask_ = 0;
