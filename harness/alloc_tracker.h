@@ -49,6 +49,9 @@ extern Counts g_counts;
 extern std::atomic<bool> g_counting;
 // Bit 1: malloc family hooked; bit 2: operator new/delete hooked.
 extern std::atomic<int> g_hooks;
+// Set by the hooks when they are linked: switches malloc and free between
+// forwarding and counting (see alloc_hooks.cpp for why not a flag test).
+extern void (*g_set_counting)(bool on);
 // Called by the hooks only while g_counting is set.
 void note_alloc(void* p, std::size_t requested);
 void note_free(void* p);
