@@ -7,7 +7,8 @@
 // (ASan owns malloc and new) and say accounting is unavailable. The
 // hooks forward to the next allocator in the link order (glibc, or
 // jemalloc/tcmalloc if one is linked in) and count only while switched on:
-// in the timed runs their whole cost is one predicted branch per call.
+// in the timed runs malloc and free cost one indirect jump each, what the
+// PLT stub they replace costs (calloc & co. add a predicted branch).
 //
 // When: Google Benchmark 1.7.1 runs, after each repetition, a separate
 // "memory pass" of min(16, iterations) iterations with its MemoryManager
