@@ -11,6 +11,8 @@ namespace alloc_detail {
 constinit Counts g_counts;
 constinit std::atomic<bool> g_counting{false};
 constinit std::atomic<int> g_hooks{0};
+using set_counting_fn = void (*)(bool);
+constinit set_counting_fn g_set_counting = nullptr;
 
 void note_alloc(void* p, std::size_t requested) {
   if (!p) return;
@@ -69,9 +71,11 @@ void AllocTracker::Start() {
   loop_ops_ = 0;
   loop_iters_ = 0;
   g_counting.store(true, std::memory_order_relaxed);
+  if (g_set_counting) g_set_counting(true);
 }
 
 void AllocTracker::Stop(Result* r) {
+  if (g_set_counting) g_set_counting(false);
   g_counting.store(false, std::memory_order_relaxed);
   pass_ = false;
   r->num_allocs = g_counts.allocs.load();

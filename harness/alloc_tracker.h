@@ -7,7 +7,8 @@
 // (ASan owns malloc and new) and say accounting is unavailable. The
 // hooks forward to the next allocator in the link order (glibc, or
 // jemalloc/tcmalloc if one is linked in) and count only while switched on:
-// in the timed runs their whole cost is one predicted branch per call.
+// in the timed runs malloc and free cost one indirect jump each, what the
+// PLT stub they replace costs (calloc & co. add a predicted branch).
 //
 // When: Google Benchmark 1.7.1 runs, after each repetition, a separate
 // "memory pass" of min(16, iterations) iterations with its MemoryManager
@@ -49,6 +50,9 @@ extern Counts g_counts;
 extern std::atomic<bool> g_counting;
 // Bit 1: malloc family hooked; bit 2: operator new/delete hooked.
 extern std::atomic<int> g_hooks;
+// Set by the hooks when they are linked: switches malloc and free between
+// forwarding and counting (see alloc_hooks.cpp for why not a flag test).
+extern void (*g_set_counting)(bool on);
 // Called by the hooks only while g_counting is set.
 void note_alloc(void* p, std::size_t requested);
 void note_free(void* p);

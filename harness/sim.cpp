@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -180,21 +181,60 @@ class Progress : public benchmark::BenchmarkReporter {
     for (const Run& r : runs) {
       ++done_;
       if (r.error_occurred) ++errors_;
+      runs_.push_back(r);
       std::printf("  [%zu/%zu] %s%s%s\n", done_, total_, r.run_name.function_name.c_str(),
                   r.error_occurred ? ": ERROR: " : "", r.error_occurred ? r.error_message.c_str() : "");
       std::fflush(stdout);
     }
   }
   int errors() const { return errors_; }
+  const std::vector<Run>& runs() const { return runs_; }
 
  private:
   std::size_t total_, done_ = 0;
   int errors_ = 0;
+  std::vector<Run> runs_;  // serialised after the last benchmark, see run_child
 };
 
 }  // namespace
 
 std::shared_ptr<Collector> make_collector() { return std::make_shared<CallgrindCollector>(); }
+
+namespace {
+
+// Every benchmark starts from the same simulated cache state, whatever ran
+// before it. Without this a benchmark's miss counts moved by a few lines
+// between identical runs: code before it is timed, not counted (libhwy's
+// static initialiser loops until enough wall time has passed; Google
+// Benchmark parses /proc files whose text varies), and what that code left
+// in the simulated caches decided which of the benchmark's own lines hit.
+// Reading a buffer the size of the LL, line by line, puts `assoc` of its
+// lines into every set in the same LRU order every time, which evicts
+// everything else from the LL and, being far larger, from D1; a block of
+// straight-line code does the same for I1. Set-up then
+// warms the caches as it would natively, and a benchmark's counts no longer
+// depend on which other benchmarks were selected. Cost: one pass over the
+// LL per benchmark, outside the counted region.
+class CacheScrub {
+ public:
+  explicit CacheScrub(std::size_t ll_bytes) : buf_(ll_bytes + 4096) {
+    for (std::size_t i = 0; i < buf_.size(); i += 64) buf_[i] = static_cast<unsigned char>(i >> 6);
+  }
+  __attribute__((noinline)) void operator()() const {
+    unsigned sum = 0;
+    for (std::size_t i = 0; i < buf_.size(); i += 64) sum += buf_[i];
+    asm volatile("" : : "r"(sum) : "memory");
+    // The same for the simulated I1, which data never reaches: 128 KiB of
+    // straight-line code (8-byte NOPs, 4x the largest usual L1i) run once
+    // fills every I1 set with its own lines.
+    asm volatile(".rept 16384\n\t.byte 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00\n\t.endr" ::: "memory");
+  }
+
+ private:
+  std::vector<unsigned char> buf_;  // allocated once: the heap stays as it was
+};
+
+}  // namespace
 
 int run_child(const std::string& dir) {
   std::ifstream sel(dir + "/select");
@@ -212,13 +252,22 @@ int run_child(const std::string& dir) {
     }
     chosen.push_back(e);
   }
+  std::size_t ll_bytes = 0;
+  if (!(std::ifstream(dir + "/ll_bytes") >> ll_bytes) || ll_bytes == 0) {
+    std::fprintf(stderr, "cachetick sim child: cannot read %s/ll_bytes\n", dir.c_str());
+    return 2;
+  }
+  static const CacheScrub scrub(ll_bytes);
   clear_collectors();
   install_collector(make_collector());
 
-  // One repetition: the counts are the same every time.
-  std::vector<std::string> args = {"cachetick", "--benchmark_repetitions=1",
-                                   "--benchmark_out=" + dir + "/child.json",
-                                   "--benchmark_out_format=json"};
+  // One repetition: the counts are the same every time. No --benchmark_out:
+  // Google Benchmark's file reporter would format each result (timings, load
+  // averages: text whose length varies run to run) between benchmarks, and
+  // those differently sized heap blocks move where the next benchmark's data
+  // lands, so which simulated cache sets it uses, so its miss counts. The
+  // results are kept in memory and written once, after the last benchmark.
+  std::vector<std::string> args = {"cachetick", "--benchmark_repetitions=1"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -230,11 +279,25 @@ int run_child(const std::string& dir) {
     // "/iterations:N" to the name; the parent strips it again).
     benchmark::RegisterBenchmark(e->spec.name().c_str(), [e](benchmark::State& st) {
       g_current = e->spec.name();
+      scrub();
       run_measured(*e, st);
     })->Iterations(iterations_for(e->spec));
   }
   Progress progress(chosen.size());
   benchmark::RunSpecifiedBenchmarks(&progress);
+  {
+    std::ofstream out(dir + "/child.json");
+    benchmark::JSONReporter json_out;
+    json_out.SetOutputStream(&out);
+    json_out.SetErrorStream(&std::cerr);
+    json_out.ReportContext(benchmark::BenchmarkReporter::Context());
+    json_out.ReportRuns(progress.runs());
+    json_out.Finalize();
+    if (!out.flush()) {
+      std::fprintf(stderr, "cachetick sim child: cannot write %s/child.json\n", dir.c_str());
+      return 2;
+    }
+  }
   benchmark::Shutdown();
   return progress.errors() ? 1 : 0;
 }
@@ -312,7 +375,10 @@ std::string sig3(double v) {
 int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args) {
   // A fixed environment and argv: the client's stack holds both, and where
   // the stack (and so every stack variable) sits decides cache sets.
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
+  // LD_BIND_NOW: every PLT symbol is resolved at start-up, so the dynamic
+  // linker's lazy lookups (thousands of instructions whose misses vary with
+  // the lookup path) never land inside the first measured region of a call.
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C", "LD_BIND_NOW=1"};
   if (const char* lib = std::getenv("VALGRIND_LIB")) env.push_back(std::string("VALGRIND_LIB=") + lib);
   std::vector<char*> argv, envp;
   for (const auto& a : vg_args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -320,11 +386,21 @@ int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args)
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  // The child's stdout is always a pipe and its stdin /dev/null, whatever
+  // this process was started with: stdio sizes its buffers (heap blocks)
+  // from the kind of file, and the heap's shape decides addresses.
+  int out[2];
+  if (pipe(out) != 0) {
+    std::fprintf(stderr, "cachetick run: pipe failed: %s\n", std::strerror(errno));
+    return -1;
+  }
   std::fflush(stdout);
   std::fflush(stderr);
   const pid_t pid = fork();
   if (pid < 0) {
     std::fprintf(stderr, "cachetick run: fork failed: %s\n", std::strerror(errno));
+    close(out[0]);
+    close(out[1]);
     return -1;
   }
   if (pid == 0) {
@@ -332,13 +408,31 @@ int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args)
     // same addresses every run, so the same lines map to the same sets.
     personality(ADDR_NO_RANDOMIZE);
     if (chdir(dir.c_str()) != 0) _exit(127);
-    // Valgrind's own messages go to the log; the child's progress to stdout.
+    // Valgrind's own messages go to the log; the child's progress to the pipe.
     const int log = open("valgrind.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (log >= 0) dup2(log, 2);
+    const int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    dup2(out[1], 1);
+    close(out[0]);
+    close(out[1]);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   g_child = pid;
+  close(out[1]);
+  // Relay the child's progress lines as they come.
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n > 0) {
+      std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+      std::fflush(stdout);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(out[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -420,6 +514,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   {
     std::ofstream sel(scratch.path + "/select");
     for (const Entry* e : chosen) sel << e->spec.name() << "\n";
+    std::ofstream(scratch.path + "/ll_bytes") << geo.ll.size << "\n";
   }
 
   const std::vector<std::string> vg_opts = {
@@ -548,7 +643,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   std::printf("\nPer op: instructions executed (Ir), D1 misses (reads + writes), LL misses\n"
               "(instruction + data), estimated cycles = L1 hits + 5 x LL hits + 35 x RAM hits\n"
               "(iai-callgrind's model of the simulated caches, not this machine's cycles).\n"
-              "Instruction counts repeat exactly for the same build; miss counts within a few lines per benchmark.\n");
+              "Counts repeat exactly for the same build and selection (caches reset to one state before each benchmark).\n");
   if (errors) std::printf("%d benchmark(s) failed.\n", errors);
 
   json ctx;
