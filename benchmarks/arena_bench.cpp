@@ -367,6 +367,7 @@ CACHETICK_FAMILY(arena, "Bump arena vs heap: ns per allocation (reset included),
       s.size_label = n == 4096 ? "4k" : n == 65536 ? "64k" : "1m";
       s.working_set_bytes = n * sizeof(Node);
       s.op = "node";
+      s.latency_bound = true;  // p = p->next: a chain of dependent loads
       s.ops_per_iter = double(n);
       s.note = v.note;
       Fn fn = v.list;

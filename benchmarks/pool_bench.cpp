@@ -36,6 +36,7 @@
 
 #include "harness/registry.h"
 #include "kernels/alloc/fixed_pool.h"
+#include "kernels/alloc/list_pool.h"
 #include "kernels/alloc/naive_pool.h"
 
 #if CACHETICK_HAVE_PREFIXED_JEMALLOC
@@ -158,19 +159,27 @@ struct BoostPool {
   boost::pool<> pool;
 };
 
-// cachetick's pool, unchecked whatever the build type, so numbers do not
+// cachetick's pools, unchecked whatever the build type, so numbers do not
 // depend on NDEBUG.
-template <std::size_t Batch>
 struct CtPool {
-  static ca::PoolOptions opts() {
-    ca::PoolOptions o;
-    o.batch = Batch;
-    return o;
-  }
-  explicit CtPool(std::size_t n) : pool(n, kAlign, opts()) {}
+  explicit CtPool(std::size_t n) : pool(n, kAlign) {}
   void* alloc(std::size_t) { return pool.allocate(); }
   void release(void* p, std::size_t) { pool.deallocate(p); }
   ca::BasicFixedPool<false> pool;
+};
+
+// The previous design (batched intrusive list) and the textbook list.
+template <std::size_t Batch>
+struct CtListPool {
+  static ca::ListPoolOptions opts() {
+    ca::ListPoolOptions o;
+    o.batch = Batch;
+    return o;
+  }
+  explicit CtListPool(std::size_t n) : pool(n, kAlign, opts()) {}
+  void* alloc(std::size_t) { return pool.allocate(); }
+  void release(void* p, std::size_t) { pool.deallocate(p); }
+  ca::BasicListPool<false> pool;
 };
 
 struct Naive {
@@ -415,11 +424,14 @@ void register_malloc(const std::string& variant, const std::string& note) {
 
 CACHETICK_FAMILY(pool, "Fixed-size pools vs malloc: ns per allocation+free, 16-256 B, hot/LIFO/random/churn") {
   register_fixed("ct_pool", Role::optimised,
-                 "cachetick pool: intrusive free list batched in the free blocks (<=63 per node)",
-                 [](std::size_t n) { return std::make_unique<CtPool<63>>(n); });
+                 "cachetick pool: per-page free bitmaps, address-ordered refills, 128-block LIFO cache",
+                 [](std::size_t n) { return std::make_unique<CtPool>(n); });
+  register_fixed("ct_pool_batched", Role::optimised,
+                 "cachetick's previous pool: intrusive free list batched in the free blocks (<=63 per node)",
+                 [](std::size_t n) { return std::make_unique<CtListPool<63>>(n); });
   register_fixed("ct_pool_list", Role::optimised,
-                 "cachetick pool, batch 0: the textbook one-pointer intrusive free list",
-                 [](std::size_t n) { return std::make_unique<CtPool<0>>(n); });
+                 "cachetick list pool, batch 0: the textbook one-pointer intrusive free list",
+                 [](std::size_t n) { return std::make_unique<CtListPool<0>>(n); });
   register_fixed("naive_pool", Role::naive, "cookbook pool (fixed): stack of separately malloc'ed blocks",
                  [](std::size_t n) { return std::make_unique<Naive>(n); });
   register_fixed("new_delete", Role::peer, "::operator new / sized ::operator delete (libstdc++ -> glibc)",
@@ -440,9 +452,11 @@ CACHETICK_FAMILY(pool, "Fixed-size pools vs malloc: ns per allocation+free, 16-2
   register_malloc<tcmalloc_fns>("tcmalloc", "gperftools tc_malloc/tc_free (tcmalloc_minimal .so via dlopen)");
 
   register_churn("ct_pool", Role::optimised, "one ct_pool per size class 16..256",
-                 [] { return std::make_unique<SizeClassed<CtPool<63>>>(0); });
+                 [] { return std::make_unique<SizeClassed<CtPool>>(0); });
+  register_churn("ct_pool_batched", Role::optimised, "one batched-list pool per size class",
+                 [] { return std::make_unique<SizeClassed<CtListPool<63>>>(0); });
   register_churn("ct_pool_list", Role::optimised, "one textbook-list pool per size class",
-                 [] { return std::make_unique<SizeClassed<CtPool<0>>>(0); });
+                 [] { return std::make_unique<SizeClassed<CtListPool<0>>>(0); });
   register_churn("naive_pool", Role::naive, "one naive pool per size class",
                  [] { return std::make_unique<SizeClassed<Naive>>(0); });
   register_churn("new_delete", Role::peer, "new/delete, mixed sizes",

@@ -2,6 +2,10 @@
 // blocks are live. Exact (a bit per block), so a double free is caught on the
 // second free rather than guessed from a magic value the user may have
 // overwritten. Costs a binary search over chunks per call: debug only.
+//
+// Two layouts: blocks packed from the chunk's start (ListPool), or chunks cut
+// into pages of `page` bytes whose blocks start `first` bytes in, `per_page`
+// of them (FixedPool: the page header holds the page's bitmap).
 #pragma once
 
 #include <algorithm>
@@ -13,34 +17,40 @@
 
 namespace cachetick::alloc::detail {
 
+struct PoolGeometry {
+  std::size_t block = 0;
+  std::size_t page = 0;      // 0: no pages, blocks from the chunk's start
+  std::size_t first = 0;     // offset of block 0 in a page
+  std::size_t per_page = 0;  // blocks per page
+};
+
 class PoolChecker {
  public:
-  PoolChecker(const char* who, std::size_t block) : who_(who), block_(block) {}
+  PoolChecker(const char* who, PoolGeometry g) : who_(who), g_(g) {}
 
   void add_chunk(const void* begin, std::size_t bytes) {
     Region r;
     r.begin = reinterpret_cast<std::uintptr_t>(begin);
-    r.end = r.begin + bytes / block_ * block_;
-    r.carved = r.begin;
-    r.live.assign((bytes / block_ + 63) / 64, 0);
+    r.end = r.begin + bytes;
+    std::size_t slots = g_.page ? bytes / g_.page * g_.per_page : bytes / g_.block;
+    r.live.assign((slots + 63) / 64, 0);
+    r.ever.assign((slots + 63) / 64, 0);
     auto at = std::upper_bound(regions_.begin(), regions_.end(), r.begin,
                                [](std::uintptr_t b, const Region& x) { return b < x.begin; });
     regions_.insert(at, std::move(r));
   }
 
-  void on_carve(const void* p) {
-    Region& r = region_of(p, "carve");
-    r.carved = reinterpret_cast<std::uintptr_t>(p) + block_;
-  }
-
   void on_allocate(const void* p) {
-    Region& r = region_of(p, "allocate");
-    std::size_t i = index(r, p);
+    Region* r = find(p);
+    std::size_t i;
+    if (r == nullptr || !slot(*r, p, &i))
+      misuse(who_, "allocate: free structures corrupt, handed out a pointer that is not a block", p);
     std::uint64_t bit = std::uint64_t{1} << (i % 64);
-    if (r.live[i / 64] & bit)
-      misuse(who_, "allocate: free list corrupt, block handed out twice "
+    if (r->live[i / 64] & bit)
+      misuse(who_, "allocate: free structures corrupt, block handed out twice "
                    "(was it written to after being freed?)", p);
-    r.live[i / 64] |= bit;
+    r->live[i / 64] |= bit;
+    r->ever[i / 64] |= bit;
     ++live_;
   }
 
@@ -49,14 +59,14 @@ class PoolChecker {
     Region* r = find(p);
     if (r == nullptr)
       misuse(who_, "deallocate: foreign pointer, not allocated by this pool", p);
-    std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
-    if ((a - r->begin) % block_ != 0)
-      misuse(who_, "deallocate: pointer into the middle of a block", p);
-    if (a >= r->carved)
-      misuse(who_, "deallocate: pointer inside the pool but never allocated", p);
-    std::size_t i = index(*r, p);
+    std::size_t i;
+    if (!slot(*r, p, &i))
+      misuse(who_, "deallocate: pointer into the middle of a block (or the pool's own header)", p);
     std::uint64_t bit = std::uint64_t{1} << (i % 64);
-    if (!(r->live[i / 64] & bit)) misuse(who_, "deallocate: double free", p);
+    if (!(r->live[i / 64] & bit))
+      misuse(who_, (r->ever[i / 64] & bit) ? "deallocate: double free"
+                                            : "deallocate: pointer inside the pool but never allocated",
+             p);
     r->live[i / 64] &= ~bit;
     --live_;
   }
@@ -65,8 +75,9 @@ class PoolChecker {
 
  private:
   struct Region {
-    std::uintptr_t begin = 0, end = 0, carved = 0;
-    std::vector<std::uint64_t> live;
+    std::uintptr_t begin = 0, end = 0;
+    std::vector<std::uint64_t> live;  // handed out and not freed
+    std::vector<std::uint64_t> ever;  // handed out at least once
   };
 
   Region* find(const void* p) {
@@ -77,26 +88,32 @@ class PoolChecker {
     --it;
     return a < it->end ? &*it : nullptr;
   }
-  Region& region_of(const void* p, const char* what) {
-    Region* r = find(p);
-    if (r == nullptr) misuse(who_, what, p);  // internal error: our own block
-    return *r;
-  }
-  std::size_t index(const Region& r, const void* p) const {
-    return (reinterpret_cast<std::uintptr_t>(p) - r.begin) / block_;
+  // Slot number of the block starting at p; false if p is not a block start.
+  bool slot(const Region& r, const void* p, std::size_t* i) const {
+    std::uintptr_t rel = reinterpret_cast<std::uintptr_t>(p) - r.begin;
+    if (g_.page == 0) {
+      if (rel % g_.block != 0) return false;
+      *i = rel / g_.block;
+      return true;
+    }
+    std::size_t off = rel % g_.page;
+    if (off < g_.first || (off - g_.first) % g_.block != 0) return false;
+    std::size_t k = (off - g_.first) / g_.block;
+    if (k >= g_.per_page) return false;
+    *i = rel / g_.page * g_.per_page + k;
+    return true;
   }
 
   const char* who_;
-  std::size_t block_;
+  PoolGeometry g_;
   std::size_t live_ = 0;
   std::vector<Region> regions_;
 };
 
 // Stand-in for unchecked pools: every hook compiles away.
 struct NoChecker {
-  NoChecker(const char*, std::size_t) {}
+  NoChecker(const char*, PoolGeometry) {}
   void add_chunk(const void*, std::size_t) {}
-  void on_carve(const void*) {}
   void on_allocate(const void*) {}
   void on_deallocate(const void*) {}
 };
