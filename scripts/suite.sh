@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, run the whole suite on this
 # machine and write the result under results/runs/.
-#   scripts/suite.sh                 full suite, 3 repetitions (about 10-15 minutes)
+#   scripts/suite.sh                 full suite, 3 repetitions (16 minutes on a quiet 2-core VM)
 #   scripts/suite.sh --quick         smoke run (about a minute)
 #   scripts/suite.sh --family hash   any `cachetick run` option passes through
 #   scripts/suite.sh -o FILE         write the result to FILE instead
