@@ -65,7 +65,8 @@ void run_measured(const Entry& e, benchmark::State& st) {
   Probe p(e.spec.name());
   e.fn(st, p);
   if (!p.ran()) {
-    st.SkipWithError("benchmark did not call probe.run() exactly once");
+    // A benchmark that skipped itself (a peer that cannot load) said why.
+    if (!st.error_occurred()) st.SkipWithError("benchmark did not call probe.run() exactly once");
     return;
   }
   p.report(st, e.spec.ops_per_iter);

@@ -204,10 +204,11 @@ namespace {
 
 // Every benchmark starts from the same simulated cache state, whatever ran
 // before it. Without this a benchmark's miss counts moved by a few lines
-// between identical runs: code before it is timed, not counted (libhwy's
-// static initialiser loops until enough wall time has passed; Google
-// Benchmark parses /proc files whose text varies), and what that code left
-// in the simulated caches decided which of the benchmark's own lines hit.
+// between identical runs: code before it is timed, not counted (a static
+// initialiser that loops until enough wall time has passed, as libhwy's did
+// before vqsort was dlopen'ed; Google Benchmark's start-up), and what that
+// code left in the simulated caches decided which of the benchmark's own
+// lines hit.
 // Reading a buffer the size of the LL, line by line, puts `assoc` of its
 // lines into every set in the same LRU order every time, which evicts
 // everything else from the LL and, being far larger, from D1; a block of
