@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "kernels/alloc/checks.h"
+#include "kernels/alloc/chunk_list.h"
 #include "kernels/alloc/pool_checker.h"
 
 namespace cachetick::alloc {
@@ -84,12 +85,6 @@ class BasicFixedPool {
   BasicFixedPool(const BasicFixedPool&) = delete;
   BasicFixedPool& operator=(const BasicFixedPool&) = delete;
 
-  ~BasicFixedPool() {
-    for (const Chunk& c : chunks_) {
-      CACHETICK_UNPOISON(c.p, c.bytes);
-      ::operator delete(c.p, c.bytes, std::align_val_t{page_});
-    }
-  }
 
   // O(1). Never returns null: throws std::bad_alloc if a new chunk cannot
   // be obtained.
@@ -141,12 +136,8 @@ class BasicFixedPool {
   std::size_t alignment() const { return align_; }
   std::size_t page_bytes() const { return page_; }
   std::size_t blocks_per_page() const { return per_page_; }
-  std::size_t chunk_count() const { return chunks_.size(); }
-  std::size_t reserved_bytes() const {
-    std::size_t s = 0;
-    for (const Chunk& c : chunks_) s += c.bytes;
-    return s;
-  }
+  std::size_t chunk_count() const { return chunks_.count(); }
+  std::size_t reserved_bytes() const { return chunks_.bytes(); }
   // Live blocks (checked pools only: unchecked pools keep no count, so the
   // fast paths touch nothing but the current word).
   std::size_t live() const
@@ -156,10 +147,6 @@ class BasicFixedPool {
   }
 
  private:
-  struct Chunk {
-    void* p;
-    std::size_t bytes;
-  };
   // Page header; the bitmap words follow it (words_ of them). Bit i of word g
   // set = block 64*g + i is free (except the current group's word, which lives in word_).
   struct Page {
@@ -298,10 +285,8 @@ class BasicFixedPool {
   void add_chunk(std::size_t bytes) {
     bytes = (bytes + page_ - 1) / page_ * page_;
     // Aligned to the page size so that masking an address finds its page.
-    void* p = ::operator new(bytes, std::align_val_t{page_});
-    chunks_.push_back({p, bytes});
+    void* p = chunks_.add(bytes, page_);
     checker_.add_chunk(p, bytes);
-    CACHETICK_POISON(p, bytes);
     // Pages left uncarved in the previous chunk are abandoned (never
     // touched, so never faulted in).
     carve_ = reinterpret_cast<std::uintptr_t>(p);
@@ -322,7 +307,7 @@ class BasicFixedPool {
   Page* avail_ = nullptr;  // stack of other pages with free blocks
   std::uintptr_t carve_ = 0, carve_end_ = 0;  // uncarved pages of the newest chunk
   std::size_t next_chunk_ = 0, max_chunk_ = 0;
-  std::vector<Chunk> chunks_;
+  detail::ChunkList chunks_;  // owns the memory; released when the pool dies
   [[no_unique_address]] std::conditional_t<Checks, detail::PoolChecker,
                                            detail::NoChecker> checker_;
 };

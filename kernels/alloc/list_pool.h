@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "kernels/alloc/checks.h"
+#include "kernels/alloc/chunk_list.h"
 #include "kernels/alloc/pool_checker.h"
 
 namespace cachetick::alloc {
@@ -87,12 +88,6 @@ class BasicListPool {
   BasicListPool(const BasicListPool&) = delete;
   BasicListPool& operator=(const BasicListPool&) = delete;
 
-  ~BasicListPool() {
-    for (const Chunk& c : chunks_) {
-      CACHETICK_UNPOISON(c.p, c.bytes);
-      ::operator delete(c.p, c.bytes, std::align_val_t{chunk_align()});
-    }
-  }
 
   // O(1). Never returns null: throws std::bad_alloc if a new chunk cannot be
   // obtained.
@@ -142,12 +137,8 @@ class BasicListPool {
   std::size_t block_size() const { return block_; }
   std::size_t alignment() const { return align_; }
   std::size_t batch() const { return cap_; }
-  std::size_t chunk_count() const { return chunks_.size(); }
-  std::size_t reserved_bytes() const {
-    std::size_t s = 0;
-    for (const Chunk& c : chunks_) s += c.bytes;
-    return s;
-  }
+  std::size_t chunk_count() const { return chunks_.count(); }
+  std::size_t reserved_bytes() const { return chunks_.bytes(); }
   // Live blocks (checked pools only: unchecked pools keep no count, so the
   // fast path stays two memory operations).
   std::size_t live() const
@@ -157,10 +148,6 @@ class BasicListPool {
   }
 
  private:
-  struct Chunk {
-    void* p;
-    std::size_t bytes;
-  };
 
   // Blocks hold list nodes when free, so they are at least pointer-sized
   // and pointer-aligned whatever the caller's alignment.
@@ -199,10 +186,8 @@ class BasicListPool {
 
   void add_chunk(std::size_t bytes) {
     bytes = (bytes + block_ - 1) / block_ * block_;
-    void* p = ::operator new(bytes, std::align_val_t{chunk_align()});
-    chunks_.push_back({p, bytes});
+    void* p = chunks_.add(bytes, chunk_align());
     checker_.add_chunk(p, bytes);
-    CACHETICK_POISON(p, bytes);
     // Blocks left uncarved in the previous chunk are abandoned (less than
     // one chunk's worth of address space, never touched, so never faulted).
     cur_ = reinterpret_cast<std::uintptr_t>(p);
@@ -222,7 +207,7 @@ class BasicListPool {
   std::uintptr_t cur_ = 0, end_ = 0;  // uncarved rest of the newest chunk
   std::size_t align_ = 0;
   std::size_t next_chunk_ = 0, max_chunk_ = 0;
-  std::vector<Chunk> chunks_;
+  detail::ChunkList chunks_;  // owns the memory; released when the pool dies
   [[no_unique_address]] std::conditional_t<Checks, detail::PoolChecker,
                                            detail::NoChecker> checker_;
 };
