@@ -28,7 +28,7 @@ namespace cachetick {
 
 // Bump when the measurement or the document changes: older cached
 // calibrations are then measured again.
-inline constexpr int kCalibrationFormat = 1;
+inline constexpr int kCalibrationFormat = 2;
 
 // A random cyclic permutation of 0..n-1 (Sattolo's algorithm): next[i] is
 // the slot visited after i, and following it from any slot visits every slot

@@ -9,6 +9,7 @@
 
 #include "harness/atomic_file.h"
 #include "harness/context.h"
+#include "harness/core_share.h"
 #include "harness/counter_setup.h"
 
 namespace cachetick {
@@ -59,6 +60,16 @@ std::string sig3(double v) {
   if (a >= 10) return fmt("%.1f", v);
   if (a >= 1) return fmt("%.2f", v);
   return fmt("%.3f", v);
+}
+
+// The first `show` names as one alternation for --filter (regex
+// metacharacters in names escaped).
+std::string rerun_regex(const std::vector<std::string>& names, std::size_t show) {
+  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  std::string out;
+  for (std::size_t i = 0; i < std::min(show, names.size()); ++i)
+    out += (i ? "|" : "") + std::regex_replace(names[i], special, R"(\$&)");
+  return out;
 }
 
 }  // namespace
@@ -137,9 +148,14 @@ void Reporter::print_header() {
               opts_.budget_ns);
   std::printf("  ~cyc/op = ns/op x the calibrated core clock (an ESTIMATE, no PMU needed); vs limit =\n"
               "  ns/op in calibrated L1 latencies (xL1, latency-bound rows) or %% of the calibrated read\n"
-              "  bandwidth at the row's working set (%%BW, streaming rows).\n\n");
-  std::printf("%-*s %-*s %-*s %*s %10s %6s %10s %8s %8s %8s  %-8s %s\n", w_family_, "family",
-              w_variant_, "variant", w_workload_, "workload", w_size_, "size", "ns/op", "cv%",
+              "  bandwidth at the row's working set (%%BW, streaming rows).\n");
+  if (opts_.run_context.contains("core_share") && opts_.run_context["core_share"].value("available", false))
+    std::printf("  core = share of the core's issue slots the row had (median of repetitions; a probe\n"
+                "  before and after each batch, harness/core_share.h): below %.0f%% another hardware\n"
+                "  thread (SMT sibling, e.g. a VM neighbour) competed and wide code ran slower.\n",
+                kSharedCoreBelow * 100);
+  std::printf("\n%-*s %-*s %-*s %*s %10s %6s %5s %10s %8s %8s %8s  %-8s %s\n", w_family_, "family",
+              w_variant_, "variant", w_workload_, "workload", w_size_, "size", "ns/op", "cv%", "core",
               "ticks/op", "GB/s", "~cyc/op", "vs limit", "budget", "counters/op");
   std::fflush(stdout);
 }
@@ -147,22 +163,26 @@ void Reporter::print_header() {
 void Reporter::print_row(const Spec& s, const Run& row, double cv, const std::string& extra) {
   const OpFigures f = op_figures(row, s, opts_.budget_ns);
   std::string counters;
+  double share = -1;
   for (const auto& [k, c] : row.counters) {
-    if (k == "ticks_per_op") continue;
+    if (k == "core_share") share = c.value;
+    if (k == "ticks_per_op" || k == "core_share") continue;
     counters += (counters.empty() ? "" : " ") + k + "=" + sig3(c.value);
   }
   if (!extra.empty()) counters += (counters.empty() ? "" : " ") + extra;
   const bool unstable = cv > opts_.unstable_cv;
   const std::string cv_s = cv < 0 ? "-" : fmt("%.1f", cv * 100) + (unstable ? "!" : "");
+  const bool shared = share >= 0 && share < kSharedCoreBelow;
+  const std::string core_s = share < 0 ? "-" : fmt("%.0f%%", share * 100) + (shared ? "!" : "");
   std::string verdict = f.within_budget ? "ok" : "OVER";
   if (f.budget_ns != opts_.budget_ns) verdict += "(" + sig3(f.budget_ns) + ")";
   const RowLimits l = judge_row(limits_, f.ns_per_op, s.working_set_bytes, f.gb_per_s, s.latency_bound);
   std::string vs = "-";
   if (l.l1_latencies >= 0) vs = sig3(l.l1_latencies) + "xL1";
   else if (l.pct_read_bw >= 0) vs = fmt("%.0f", l.pct_read_bw) + "%BW";
-  std::printf("%-*s %-*s %-*s %*s %10s %6s %10s %8s %8s %8s  %-8s %s\n", w_family_, s.family.c_str(),
+  std::printf("%-*s %-*s %-*s %*s %10s %6s %5s %10s %8s %8s %8s  %-8s %s\n", w_family_, s.family.c_str(),
               w_variant_, s.variant.c_str(), w_workload_, s.workload.c_str(), w_size_,
-              s.size_label.c_str(), sig3(f.ns_per_op).c_str(), cv_s.c_str(),
+              s.size_label.c_str(), sig3(f.ns_per_op).c_str(), cv_s.c_str(), core_s.c_str(),
               f.ticks_per_op < 0 ? "-" : sig3(f.ticks_per_op).c_str(),
               f.gb_per_s < 0 ? "-" : sig3(f.gb_per_s).c_str(),
               l.est_cycles_per_op < 0 ? "-" : sig3(l.est_cycles_per_op).c_str(), vs.c_str(),
@@ -170,6 +190,7 @@ void Reporter::print_row(const Spec& s, const Run& row, double cv, const std::st
   std::fflush(stdout);
   ++judged_;
   if (unstable) ++unstable_;
+  if (shared) shared_rows_.push_back(s.name());
   if (f.within_budget)
     ++within_;
   else
@@ -248,6 +269,14 @@ void Reporter::Finalize() {
                 "  the machine was busy or the kernel is sensitive to placement; compare\n"
                 "  ratios within one run, or rerun with more --repetitions on a quiet machine.\n",
                 unstable_, opts_.unstable_cv * 100);
+  if (!shared_rows_.empty()) {
+    std::printf("Shared core: %zu rows ran with less than %.0f%% of the core's issue slots (core marked !):\n"
+                "  another hardware thread competed (an SMT sibling; on a VM, often a neighbour), which\n"
+                "  slows wide, throughput-bound code up to 2x at the same clock. Rerun them, e.g.\n"
+                "  --filter '^(%s)$'%s\n",
+                shared_rows_.size(), kSharedCoreBelow * 100, rerun_regex(shared_rows_, 8).c_str(),
+                shared_rows_.size() > 8 ? " (the first 8; the JSON summary lists all)" : "");
+  }
   if (!opts_.out_path.empty()) std::printf("Results: %s\n", opts_.out_path.c_str());
   std::fflush(stdout);
 }
@@ -256,7 +285,9 @@ void Reporter::write_snapshot(bool complete) {
   doc_["cachetick"]["complete"] = complete;
   doc_["cachetick"]["summary"] = {{"judged", judged_}, {"within_budget", within_},
                                   {"over_budget", judged_ - within_}, {"errors", errors_},
-                                  {"unstable", unstable_}, {"benchmarks_done", done_}};
+                                  {"unstable", unstable_}, {"shared_core", shared_rows_.size()},
+                                  {"shared_core_rows", shared_rows_},
+                                  {"benchmarks_done", done_}};
   write_file_atomic(opts_.out_path, doc_.dump(2) + "\n");
 }
 

@@ -58,6 +58,7 @@ class Reporter : public benchmark::BenchmarkReporter {
   int judged_ = 0, within_ = 0, errors_ = 0, unstable_ = 0;
   std::size_t done_ = 0;
   std::vector<std::string> over_;
+  std::vector<std::string> shared_rows_;  // core share below kSharedCoreBelow
   Limits limits_;  // from run_context["calibration"]; invalid without one
   int w_family_ = 6, w_variant_ = 7, w_workload_ = 8, w_size_ = 4;
 };

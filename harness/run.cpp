@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <ctime>
 #include <filesystem>
 #include <regex>
@@ -17,6 +19,7 @@
 #include "harness/build_info.h"
 #include "harness/calibrate.h"
 #include "harness/context.h"
+#include "harness/core_share.h"
 #include "harness/counter_setup.h"
 #include "harness/probe.h"
 #include "harness/reporter.h"
@@ -56,6 +59,30 @@ double probe_overhead_ticks() {
     best = std::min(best, b - a);
   }
   return static_cast<double>(best);
+}
+
+// Baseline: the fastest of the calibration's probes and a burst taken now
+// (a neighbour busy during one of them cannot make the baseline look worse
+// than the other). Returns the context block describing it.
+nlohmann::json install_core_share(const nlohmann::json& ctx) {
+  double cal = std::numeric_limits<double>::quiet_NaN();
+  if (ctx.contains("calibration") && ctx["calibration"].contains("core_share_probe"))
+    cal = ctx["calibration"]["core_share_probe"].value("best_cycles", cal);
+  const double now = issue_probe_best(100);
+  const double base = std::fmin(cal, now);  // fmin ignores a NaN side
+  if (!std::isfinite(base) || base <= 0)
+    return {{"available", false}, {"reason", "the probe needs an x86-64 TSC"}};
+  install_collector(std::make_shared<CoreShareCollector>(base));
+  return {{"available", true},
+          {"baseline_cycles", base},
+          {"calibration_best_cycles", std::isfinite(cal) ? nlohmann::json(cal) : nlohmann::json()},
+          {"start_burst_best_cycles", now},
+          {"shared_below", kSharedCoreBelow},
+          {"what", "core_share = baseline / the worse of two probes (before and after each batch) "
+                   "of 24 independent uops timed against 24 dependent adds, in core cycles: "
+                   "1 = the core's issue slots to itself, ~0.5 = another hardware thread (an SMT "
+                   "sibling, e.g. a VM neighbour) competing; the baseline drops to any faster probe "
+                   "seen later"}};
 }
 
 }  // namespace
@@ -128,11 +155,31 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
     g_have_out = 1;
   }
 
+  nlohmann::json ctx;
+  nlohmann::json notes = nlohmann::json::array();
+  // This machine's measured limits (`cachetick calibrate`, cached per host).
+  {
+    std::string why;
+    nlohmann::json cal = load_calibration(calibration_cache_path(), &why);
+    if (cal.is_null()) {
+      notes.push_back("no calibration for this machine (" + why +
+                      "): run `cachetick calibrate` for cycles/op and the per-row limits");
+    } else {
+      cal["path"] = calibration_cache_path();
+      ctx["calibration"] = cal;
+    }
+  }
+
+  // The core-share probe (harness/core_share.h), installed first: outermost,
+  // so that no counter and no TSC window includes it.
+  ctx["core_share"] = install_core_share(ctx);
+
   // Counters: resolved before Google Benchmark starts, installed for the run.
   std::unique_ptr<CounterSession> counters;
   try {
     counters = std::make_unique<CounterSession>(o.counters);
   } catch (const std::invalid_argument& e) {
+    clear_collectors();  // the core-share probe above
     std::fprintf(stderr, "cachetick run: %s\n", e.what());
     return 2;
   }
@@ -164,7 +211,6 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
     });
   }
 
-  nlohmann::json ctx;
   ctx["machine"] = machine_context();
   ctx["build"] = build_context();
   ctx["options"] = {{"filter", o.filter},        {"families", o.families},
@@ -181,19 +227,6 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
                   {"est_core_cycles_per_op", "ns/op x the calibration's core clock ESTIMATE"},
                   {"l1_latencies_per_op", "ns/op / the calibrated L1 load-to-use latency (latency-bound rows)"},
                   {"pct_of_read_bandwidth", "useful GB/s / calibrated sequential read GB/s at the row's working set"}};
-  nlohmann::json notes = nlohmann::json::array();
-  // This machine's measured limits (`cachetick calibrate`, cached per host).
-  {
-    std::string why;
-    nlohmann::json cal = load_calibration(calibration_cache_path(), &why);
-    if (cal.is_null()) {
-      notes.push_back("no calibration for this machine (" + why +
-                      "): run `cachetick calibrate` for cycles/op and the per-row limits");
-    } else {
-      cal["path"] = calibration_cache_path();
-      ctx["calibration"] = cal;
-    }
-  }
   if (o.quick)
     notes.push_back("quick mode: 1 repetition, short runs, working sets above " +
                     format_bytes(kQuickMaxWorkingSet) + " skipped; a smoke test, not a measurement");

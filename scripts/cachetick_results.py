@@ -38,7 +38,10 @@ NOT_PER_OP = {
     "bytes_per_second", "items_per_second",  # rates, shown as GB/s elsewhere
     "allocs_per_iter", "max_bytes_used", "total_allocated_bytes", "net_heap_growth",
     "peak_heap_bytes", "alloc_pass_iterations",
+    "core_share",  # how much of the core the batch had (harness/core_share.h)
 }
+# A row whose median core share is below this ran beside a busy SMT sibling.
+SHARED_CORE_BELOW = 0.8
 # Keys of the per-entry cachetick block that are not counters.
 CT_KEYS = {
     "family", "variant", "role", "workload", "size", "size_label", "working_set_bytes",

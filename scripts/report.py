@@ -851,15 +851,26 @@ def budget_html(res):
     return "".join(out)
 
 
+def shared_core(r):
+    v = r.other.get("core_share")
+    return v is not None and v < cr.SHARED_CORE_BELOW
+
+
+def core_cell(r):
+    v = r.other.get("core_share")
+    return "-" if v is None else f"{v * 100:.0f}%" + ("!" if shared_core(r) else "")
+
+
 def data_table(res, family):
     rows = [r for r in res.rows if r.family == family]
     cnames = ordered(k for r in rows for k in r.counters)
-    head = ["variant", "role", "workload", "size", "working set", "ns/op", "cv%", "ticks/op", "GB/s", "budget"] + cnames
+    head = ["variant", "role", "workload", "size", "working set", "ns/op", "cv%", "core", "ticks/op", "GB/s", "budget"] + cnames
     out = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
     for r in rows:
         cells = [esc(r.variant), esc(r.role), esc(r.workload), esc(r.size_label), esc(cr.format_bytes(r.working_set_bytes)),
                  sig3(r.ns_per_op) if r.error is None else f"<span class=over>error: {esc(r.error)}</span>",
                  (f"{r.cv * 100:.1f}" + ("!" if r.cv > 0.05 else "")) if r.cv is not None else "-",
+                 core_cell(r),
                  sig3(r.ticks_per_op), sig3(r.gb_per_s),
                  ("<span class=over>OVER</span>" if r.verdict == "over" else "ok" if r.verdict == "within" else "-")]
         cells += [sig3(r.counters.get(k)) for k in cnames]
@@ -929,6 +940,12 @@ def write_html(path, results, charts, cmp, base, args, warnings):
         h.append(f"<div class=warn>{len(unstable)} of {len(res.rows)} rows varied by more than 5% between repetitions "
                  "(cv% marked ! in the tables): the machine was busy; compare ratios within this run, or rerun "
                  "with more repetitions on a quiet machine.</div>")
+    shared = [r for r in res.rows if shared_core(r)]
+    if shared:
+        h.append(f"<div class=warn>{len(shared)} of {len(res.rows)} rows ran with less than "
+                 f"{cr.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
+                 "hardware thread (an SMT sibling; on a VM, often a neighbour) competed, which slows wide, "
+                 "throughput-bound code up to 2x at the same clock. Rerun those rows before reading them.</div>")
     h.append("<nav><ul>" + "".join(f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav>")
     h.append("<h2 id=machine>Machine</h2>")
     if len(results) == 1:

@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "harness/atomic_file.h"
 #include "harness/context.h"
+#include "harness/core_share.h"
 #include "harness/probe.h"
 #include "harness/registry.h"
 #include "harness/reporter.h"
@@ -228,4 +231,103 @@ TEST(Reporter, OpFiguresDivideByOpsAndJudgeTheBudget) {
   EXPECT_DOUBLE_EQ(f.gb_per_s, 2.4);
   s.budget_ns = 5;
   EXPECT_FALSE(op_figures(r, s, 10).within_budget);
+}
+
+// ---- core share (harness/core_share.h) --------------------------------------
+
+TEST(CoreShare, ProbeMeasuresAPlausibleCycleCount) {
+#if CACHETICK_HAVE_TSC && defined(__x86_64__)
+  // 24 independent uops per trip: no core renames more than ~8 per cycle,
+  // and even a heavily shared one finishes a trip in well under 100 cycles.
+  const double c = issue_probe_best(20);
+  EXPECT_GT(c, 24.0 / 8);
+  EXPECT_LT(c, 100.0);
+#else
+  EXPECT_TRUE(std::isnan(issue_probe_cycles()));
+#endif
+}
+
+namespace {
+// Drives a collector through Google Benchmark (only it makes a State) and
+// returns the batch's counters.
+benchmark::UserCounters run_collector(std::shared_ptr<Collector> c) {
+  benchmark::UserCounters out;
+  install_collector(c);
+  benchmark::RegisterBenchmark("core_share_test", [&](benchmark::State& st) {
+    Probe p("core_share_test");
+    p.run(st, [] {});
+    p.report(st, 1);
+    out = st.counters;
+  })->Iterations(10);
+  std::ostringstream sink;
+  benchmark::JSONReporter quiet;
+  quiet.SetOutputStream(&sink);
+  quiet.SetErrorStream(&sink);
+  benchmark::RunSpecifiedBenchmarks(&quiet);
+  benchmark::ClearRegisteredBenchmarks();
+  clear_collectors();
+  return out;
+}
+}  // namespace
+
+TEST(CoreShare, ShareIsBaselineOverTheWorseProbe) {
+  std::vector<double> probes = {4.0, 8.0};  // before, after: the after probe saw a sibling
+  std::size_t i = 0;
+  auto c = std::make_shared<CoreShareCollector>(4.0, [&] { return probes[i++ % probes.size()]; });
+  auto counters = run_collector(c);
+  ASSERT_TRUE(counters.count("core_share"));
+  EXPECT_DOUBLE_EQ(counters["core_share"].value, 0.5);
+}
+
+TEST(CoreShare, AFasterProbeLowersTheBaselineAndShareNeverExceedsOne) {
+  // The baseline was taken on a shared core (6 cycles); the batch's probes
+  // run at 4: the core was the thread's alone, and the baseline learns it.
+  auto c = std::make_shared<CoreShareCollector>(6.0, [] { return 4.0; });
+  auto counters = run_collector(c);
+  EXPECT_DOUBLE_EQ(counters["core_share"].value, 1.0);
+  EXPECT_DOUBLE_EQ(c->baseline(), 4.0);
+}
+
+TEST(CoreShare, NoProbeNoCounter) {
+  // Never a made-up 1.0 where the probe could not run.
+  auto c = std::make_shared<CoreShareCollector>(
+      4.0, [] { return std::numeric_limits<double>::quiet_NaN(); });
+  EXPECT_FALSE(run_collector(c).count("core_share"));
+  auto d = std::make_shared<CoreShareCollector>(std::numeric_limits<double>::quiet_NaN(),
+                                                [] { return 5.0; });
+  // No baseline at start: the first probe becomes it.
+  EXPECT_DOUBLE_EQ(run_collector(d)["core_share"].value, 1.0);
+}
+
+TEST(Reporter, MarksRowsThatRanOnASharedCore) {
+  const fs::path out = temp_dir() / "shared.json";
+  ReportOptions ro;
+  ro.out_path = out.string();
+  ro.run_context = {{"core_share", {{"available", true}}}};
+  Reporter rep(ro);
+  auto row = [](const char* name, double share) {
+    benchmark::BenchmarkReporter::Run r;
+    r.run_name.function_name = name;
+    r.repetitions = 1;  // Google Benchmark's Run leaves it uninitialised
+    r.iterations = 1000;
+    r.real_accumulated_time = 1e-4;
+    r.time_unit = benchmark::kNanosecond;
+    r.counters["core_share"] = share;
+    return std::vector<benchmark::BenchmarkReporter::Run>{r};
+  };
+  testing::internal::CaptureStdout();
+  rep.ReportRuns(row("tfa/x/hit/4KiB", 0.5));
+  rep.ReportRuns(row("tfb/x/hit/4KiB", 0.97));
+  rep.Finalize();
+  const std::string text = testing::internal::GetCapturedStdout();
+  EXPECT_NE(text.find(" 50%! "), std::string::npos) << text;
+  EXPECT_NE(text.find(" 97% "), std::string::npos) << text;
+  EXPECT_NE(text.find("Shared core: 1 rows"), std::string::npos) << text;
+  EXPECT_NE(text.find("--filter '^(tfa/x/hit/4KiB)$'"), std::string::npos) << text;
+  EXPECT_EQ(text.find("core_share="), std::string::npos) << "shown as a column, not a counter";
+  std::ifstream in(out);
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["cachetick"]["summary"]["shared_core"], 1);
+  EXPECT_EQ(doc["cachetick"]["summary"]["shared_core_rows"][0], "tfa/x/hit/4KiB");
+  fs::remove_all(out.parent_path());
 }

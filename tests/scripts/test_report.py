@@ -309,6 +309,19 @@ class Counters(ReportCase):
         self.assertEqual(sorted(s["gid"] for s in p["series"]),
                          ["series:absl_flat_hash_map", "series:ct_l1", "series:std_unordered_map"])
 
+    def test_shared_core_is_a_column_and_a_warning_not_a_chart(self):
+        rows = [(f, v, r, w, lab, ws, ns, {"core_share": 0.5 if v == "ct_l1" else 0.97, "page-faults": 0.001})
+                for f, v, r, w, lab, ws, ns, _ in HASH_ROWS]
+        code, out, err, man = self.run_report(self.write("c.json", make_doc(rows, reps=3)))
+        self.assertEqual(code, 0, err)
+        titles = [p["title"] for p in self.chart(man, "counters_hash_hit")["panels"]]
+        self.assertNotIn("core_share", titles)
+        with open(os.path.join(self.tmp, "out", "report.html")) as f:
+            page = f.read()
+        self.assertIn("8 of 32 rows ran with less than 80% of the core", page)
+        self.assertIn("<td class=n>50%!</td>", page)
+        self.assertIn("<td class=n>97%</td>", page)
+
 
 class RealCounterAndCalibrationRuns(ReportCase):
     """Files written by the counter (PAPI software events, allocations) and the
