@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -218,12 +219,17 @@ namespace {
 // LL per benchmark, outside the counted region.
 class CacheScrub {
  public:
-  explicit CacheScrub(std::size_t ll_bytes) : buf_(ll_bytes + 4096) {
-    for (std::size_t i = 0; i < buf_.size(); i += 64) buf_[i] = static_cast<unsigned char>(i >> 6);
+  // Only the bytes the scrub reads are written. Zeroing the whole buffer
+  // (std::vector's value-initialisation) is a `rep stosb` that valgrind runs
+  // as one simulated store per byte: 34 M of a child's ~49 M instructions,
+  // paid once per child, so once per family.
+  explicit CacheScrub(std::size_t ll_bytes)
+      : size_(ll_bytes + 4096), buf_(std::make_unique_for_overwrite<unsigned char[]>(size_)) {
+    for (std::size_t i = 0; i < size_; i += 64) buf_[i] = static_cast<unsigned char>(i >> 6);
   }
   __attribute__((noinline)) void operator()() const {
     unsigned sum = 0;
-    for (std::size_t i = 0; i < buf_.size(); i += 64) sum += buf_[i];
+    for (std::size_t i = 0; i < size_; i += 64) sum += buf_[i];
     asm volatile("" : : "r"(sum) : "memory");
     // The same for the simulated I1, which data never reaches: 128 KiB of
     // straight-line code (8-byte NOPs, 4x the largest usual L1i) run once
@@ -232,7 +238,8 @@ class CacheScrub {
   }
 
  private:
-  std::vector<unsigned char> buf_;  // allocated once: the heap stays as it was
+  std::size_t size_;
+  std::unique_ptr<unsigned char[]> buf_;  // allocated once: the heap stays as it was
 };
 
 }  // namespace
@@ -336,10 +343,16 @@ std::string command_output(const std::string& cmd) {
   return out;
 }
 
+// The last lines of valgrind's log before callgrind's end-of-run summary
+// (event totals, miss rates: all zero outside the regions, and 17 lines
+// that would push out the signal and stack that say why a child died).
 std::string tail(const std::string& path, int lines) {
   std::ifstream f(path);
   std::vector<std::string> v;
-  for (std::string l; std::getline(f, l);) v.push_back(l);
+  for (std::string l; std::getline(f, l);) {
+    if (l.find("== Events    :") != std::string::npos) break;
+    v.push_back(l);
+  }
   std::string out;
   for (std::size_t i = v.size() > static_cast<std::size_t>(lines) ? v.size() - lines : 0; i < v.size(); ++i)
     out += "    " + v[i] + "\n";
@@ -445,6 +458,166 @@ int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args)
   return status;
 }
 
+// The benchmarks of each family, in the registry's order (registration
+// keeps a family's benchmarks together, so this is also the result's order).
+std::vector<std::vector<const Entry*>> by_family(const std::vector<const Entry*>& chosen) {
+  std::vector<std::vector<const Entry*>> out;
+  for (const Entry* e : chosen) {
+    if (out.empty() || out.back().front()->spec.family != e->spec.family) out.emplace_back();
+    out.back().push_back(e);
+  }
+  return out;
+}
+
+// What one family's child left in its scratch directory.
+struct ChildOutput {
+  json context;                           // Google Benchmark's context block
+  json runs = json::array();              // its "benchmarks" entries
+  std::map<std::string, Events> regions;  // the dumps, by benchmark name
+  bool benchmark_failed = false;          // the child exited 1: a row says why
+};
+
+// Runs one family's benchmarks in a fresh valgrind child and reads what it
+// left. Returns "" or why it failed (with valgrind's log tail); the caller
+// checks g_interrupted before the reason. Every child gets the same argv,
+// environment and a scratch path of the same length; only `select`
+// differs, and it names this family's benchmarks alone (the user's --filter
+// and --family were applied here, so the child needs neither).
+std::string run_family(const std::vector<const Entry*>& group, const Geometry& geo,
+                       const std::vector<std::string>& cmd, ChildOutput& out) {
+  char tmpl[] = "/tmp/cachetick-sim.XXXXXX";
+  ScratchDir scratch;
+  if (!mkdtemp(tmpl)) return std::string("cannot create a scratch directory in /tmp: ") + std::strerror(errno);
+  scratch.path = tmpl;
+  // The binary reached through a symlink in the scratch directory: the
+  // child's argv and cwd are then byte-identical whatever the build
+  // directory, the output path or the filter.
+  std::error_code ec;
+  fs::create_symlink(fs::read_symlink("/proc/self/exe", ec), scratch.path + "/cachetick", ec);
+  if (ec) return "cannot link the binary into " + scratch.path + ": " + ec.message();
+  {
+    std::ofstream sel(scratch.path + "/select");
+    for (const Entry* e : group) sel << e->spec.name() << "\n";
+    std::ofstream(scratch.path + "/ll_bytes") << geo.ll.size << "\n";
+  }
+
+  if (g_interrupted) return "interrupted";  // between two children: start no other
+  const int status = spawn_child(scratch.path, cmd);
+  if (g_interrupted) return "interrupted";
+  if (status < 0) return "the child could not be started";
+  const std::string log = tail(scratch.path + "/valgrind.log", 15);
+  const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (rc != 0 && rc != 1)
+    return std::string(WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : ("exit " + std::to_string(rc)).c_str()) +
+           "; valgrind's log ends:\n" + log;
+  out.benchmark_failed = rc == 1;
+
+  // The dumps: one file per benchmark, named by its client request.
+  try {
+    for (const auto& de : fs::directory_iterator(scratch.path)) {
+      const std::string fn = de.path().filename().string();
+      if (fn.rfind("cg.out.", 0) != 0) continue;  // cg.out itself: the end-of-program dump
+      std::ifstream f(de.path());
+      Region r = parse_callgrind_out(f, fn);
+      if (!out.regions.emplace(r.name, r.events).second)
+        throw std::runtime_error("two dumps for '" + r.name + "'");
+    }
+  } catch (const std::exception& e) {
+    return std::string("reading callgrind's output: ") + e.what();
+  }
+  try {
+    std::ifstream f(scratch.path + "/child.json");
+    const json child = json::parse(f);
+    out.context = child.value("context", json::object());
+    out.runs = child.value("benchmarks", json::array());
+  } catch (const std::exception& e) {
+    return std::string("the child wrote no readable result (") + e.what() + "); valgrind's log ends:\n" + log;
+  }
+  return "";
+}
+
+// One child's Google Benchmark entry as a result row: the time backend's
+// name and cachetick block, per-op counts as the benchmark's counters.
+// Returns false when the benchmark failed (the row then says why).
+bool result_row(json& b, const Spec& s, const std::map<std::string, Events>& regions) {
+  const std::string name = s.name();
+  b["name"] = name;
+  b["run_name"] = name;
+  if (b.contains("ticks_per_op")) b.erase("ticks_per_op");  // rdtsc under a simulator
+  json ct = {{"family", s.family},         {"variant", s.variant},   {"role", to_string(s.role)},
+             {"workload", s.workload},     {"size", s.size},         {"size_label", s.size_label},
+             {"working_set_bytes", s.working_set_bytes},            {"op", s.op},
+             {"ops_per_iter", s.ops_per_iter}, {"backend", "sim"}};
+  if (s.bytes_per_op > 0) ct["bytes_per_op"] = s.bytes_per_op;
+  const auto it = regions.find(name);
+  const bool ok = !b.value("error_occurred", false) && it != regions.end();
+  if (!ok) {
+    const std::string why = b.value("error_occurred", false)
+                                ? b.value("error_message", std::string("error"))
+                                : std::string("no callgrind dump for it");
+    b["error_occurred"] = true;
+    b["error_message"] = why;
+  } else {
+    const double iters = b.value("iterations", 0.0);
+    const double ops = iters * s.ops_per_iter;
+    const PerOp p = per_op(it->second, ops);
+    b["instructions_per_op"] = p.instructions;
+    b["d1_misses_per_op"] = p.d1_misses;
+    b["ll_misses_per_op"] = p.ll_misses;
+    b["est_cycles_per_op"] = p.est_cycles;
+    ct["sim"] = {{"iterations", iters}, {"ops", ops}, {"totals", it->second}};
+  }
+  b["cachetick"] = ct;
+  return ok;
+}
+
+// The console table, from the result rows.
+void print_table(const json& rows, const std::vector<const Entry*>& chosen) {
+  std::size_t wf = 6, wv = 7, ww = 8, ws = 4;
+  for (const Entry* e : chosen) {
+    wf = std::max(wf, e->spec.family.size());
+    wv = std::max(wv, e->spec.variant.size());
+    ww = std::max(ww, e->spec.workload.size());
+    ws = std::max(ws, e->spec.size_label.size());
+  }
+  std::printf("\n%-*s %-*s %-*s %*s %10s %10s %10s %10s %10s\n", int(wf), "family", int(wv),
+              "variant", int(ww), "workload", int(ws), "size", "iters", "instr/op", "D1miss/op",
+              "LLmiss/op", "estcyc/op");
+  for (const json& b : rows) {
+    const json& ct = b["cachetick"];
+    const auto str = [&](const char* k) { return ct.value(k, std::string()); };
+    if (b.value("error_occurred", false)) {
+      std::printf("%-*s ERROR: %s: %s\n", int(wf), str("family").c_str(),
+                  b.value("name", std::string()).c_str(), b.value("error_message", std::string()).c_str());
+      continue;
+    }
+    std::printf("%-*s %-*s %-*s %*s %10.0f %10s %10s %10s %10s\n", int(wf), str("family").c_str(),
+                int(wv), str("variant").c_str(), int(ww), str("workload").c_str(), int(ws),
+                str("size_label").c_str(), b.value("iterations", 0.0),
+                sig3(b.value("instructions_per_op", 0.0)).c_str(),
+                sig3(b.value("d1_misses_per_op", 0.0)).c_str(),
+                sig3(b.value("ll_misses_per_op", 0.0)).c_str(),
+                sig3(b.value("est_cycles_per_op", 0.0)).c_str());
+  }
+}
+
+// The result file as it stands, written whole (temp file + rename): after
+// every family but the last with `complete` false, so that an interrupted or
+// failed run keeps every family that finished, as the time backend keeps
+// every benchmark.
+bool write_result(const std::string& out, json& doc, bool complete, int errors) {
+  doc["cachetick"]["complete"] = complete;
+  doc["cachetick"]["summary"] = {{"benchmarks_done", doc["benchmarks"].size()}, {"errors", errors}};
+  if (out.empty()) return true;
+  try {
+    write_file_atomic(out, doc.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cachetick run: %s\n", e.what());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
@@ -494,30 +667,6 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
       return 2;
     }
 
-  // A fixed-length scratch path, and the binary reached through a symlink in
-  // it: the child's argv and cwd are then byte-identical whatever the build
-  // directory, the output path or the filter.
-  char tmpl[] = "/tmp/cachetick-sim.XXXXXX";
-  ScratchDir scratch;
-  if (!mkdtemp(tmpl)) {
-    std::fprintf(stderr, "cachetick run: cannot create a scratch directory in /tmp: %s\n",
-                 std::strerror(errno));
-    return 1;
-  }
-  scratch.path = tmpl;
-  std::error_code ec;
-  fs::create_symlink(fs::read_symlink("/proc/self/exe", ec), scratch.path + "/cachetick", ec);
-  if (ec) {
-    std::fprintf(stderr, "cachetick run: cannot link the binary into %s: %s\n", tmpl,
-                 ec.message().c_str());
-    return 1;
-  }
-  {
-    std::ofstream sel(scratch.path + "/select");
-    for (const Entry* e : chosen) sel << e->spec.name() << "\n";
-    std::ofstream(scratch.path + "/ll_bytes") << geo.ll.size << "\n";
-  }
-
   const std::vector<std::string> vg_opts = {
       "--tool=callgrind", "--cache-sim=yes", "--collect-atstart=no",
       "--I1=" + geo.i1.arg(), "--D1=" + geo.d1.arg(), "--LL=" + geo.ll.arg(),
@@ -526,126 +675,20 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   cmd.insert(cmd.end(), vg_opts.begin(), vg_opts.end());
   for (const char* a : {"./cachetick", "run", "--sim-child", "."}) cmd.push_back(a);
 
+  // One child per family: a family's counts then depend on its own code and
+  // selection only. In one shared child, what earlier families left on the
+  // heap decided where a later family's buffers landed, so which cache sets
+  // they used: a refactor in the alloc family moved sort's D1 misses by 18%.
+  const std::vector<std::vector<const Entry*>> groups = by_family(chosen);
   const std::string vg_version = command_output("'" + valgrind + "' --version");
-  std::printf("cachetick %s, sim backend: %zu benchmarks under %s callgrind (a simulated CPU, "
-              "~50-100x slower than native)\n",
-              CACHETICK_VERSION, chosen.size(), vg_version.c_str());
+  std::printf("cachetick %s, sim backend: %zu benchmarks of %zu families under %s callgrind, one "
+              "child process per family (a simulated CPU, ~50-100x slower than native)\n",
+              CACHETICK_VERSION, chosen.size(), groups.size(), vg_version.c_str());
   std::printf("  simulated caches (%s): I1 %s, D1 %s, LL %s, %d B lines\n", geo.source.c_str(),
               cache_text(geo.i1).c_str(), cache_text(geo.d1).c_str(), cache_text(geo.ll).c_str(),
               geo.d1.line);
   if (!geo.note.empty()) std::printf("  note: %s\n", geo.note.c_str());
   std::fflush(stdout);
-
-  struct sigaction sa {}, old_int {}, old_term {};
-  sa.sa_handler = forward_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  const int status = spawn_child(scratch.path, cmd);
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-
-  const std::string vg_log = scratch.path + "/valgrind.log";
-  if (g_interrupted) {
-    std::fprintf(stderr, "\ncachetick: interrupted (a sim run writes its result only at the end)\n");
-    return 130;
-  }
-  if (status < 0) return 1;
-  const int child_rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (child_rc != 0 && child_rc != 1) {
-    std::fprintf(stderr, "cachetick run: the simulated run failed (%s); valgrind's log ends:\n%s",
-                 WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
-                                     : ("exit " + std::to_string(child_rc)).c_str(),
-                 tail(vg_log, 15).c_str());
-    return 1;
-  }
-
-  // The dumps: one file per benchmark, named by its client request.
-  std::map<std::string, Events> regions;
-  try {
-    for (const auto& de : fs::directory_iterator(scratch.path)) {
-      const std::string fn = de.path().filename().string();
-      if (fn.rfind("cg.out.", 0) != 0) continue;  // cg.out itself: the end-of-program dump
-      std::ifstream f(de.path());
-      Region r = parse_callgrind_out(f, fn);
-      if (!regions.emplace(r.name, r.events).second)
-        throw std::runtime_error("two dumps for '" + r.name + "'");
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cachetick run: reading callgrind's output: %s\n", e.what());
-    return 1;
-  }
-  json child;
-  try {
-    std::ifstream f(scratch.path + "/child.json");
-    child = json::parse(f);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cachetick run: the child wrote no readable result (%s); valgrind's log ends:\n%s",
-                 e.what(), tail(vg_log, 15).c_str());
-    return 1;
-  }
-
-  // The result: Google Benchmark's format, the same cachetick blocks as the
-  // time backend, per-op counts as the benchmark's counters.
-  json doc;
-  doc["context"] = child.value("context", json::object());
-  doc["benchmarks"] = json::array();
-  int errors = 0;
-  std::size_t wf = 6, wv = 7, ww = 8, ws = 4;
-  for (const Entry* e : chosen) {
-    wf = std::max(wf, e->spec.family.size());
-    wv = std::max(wv, e->spec.variant.size());
-    ww = std::max(ww, e->spec.workload.size());
-    ws = std::max(ws, e->spec.size_label.size());
-  }
-  std::printf("\n%-*s %-*s %-*s %*s %10s %10s %10s %10s %10s\n", int(wf), "family", int(wv),
-              "variant", int(ww), "workload", int(ws), "size", "iters", "instr/op", "D1miss/op",
-              "LLmiss/op", "estcyc/op");
-  static const std::regex iter_suffix("/iterations:[0-9]+$");
-  for (json b : child.value("benchmarks", json::array())) {
-    const std::string name = std::regex_replace(b.value("run_name", std::string()), iter_suffix, "");
-    const Entry* e = find(name);
-    if (!e) continue;
-    const Spec& s = e->spec;
-    b["name"] = name;
-    b["run_name"] = name;
-    if (b.contains("ticks_per_op")) b.erase("ticks_per_op");  // rdtsc under a simulator
-    json ct = {{"family", s.family},         {"variant", s.variant},   {"role", to_string(s.role)},
-               {"workload", s.workload},     {"size", s.size},         {"size_label", s.size_label},
-               {"working_set_bytes", s.working_set_bytes},            {"op", s.op},
-               {"ops_per_iter", s.ops_per_iter}, {"backend", "sim"}};
-    if (s.bytes_per_op > 0) ct["bytes_per_op"] = s.bytes_per_op;
-    auto it = regions.find(name);
-    if (b.value("error_occurred", false) || it == regions.end()) {
-      ++errors;
-      const std::string why = b.value("error_occurred", false)
-                                  ? b.value("error_message", std::string("error"))
-                                  : std::string("no callgrind dump for it");
-      b["error_occurred"] = true;
-      b["error_message"] = why;
-      std::printf("%-*s ERROR: %s: %s\n", int(wf), s.family.c_str(), name.c_str(), why.c_str());
-    } else {
-      const double iters = b.value("iterations", 0.0);
-      const double ops = iters * s.ops_per_iter;
-      const PerOp p = per_op(it->second, ops);
-      b["instructions_per_op"] = p.instructions;
-      b["d1_misses_per_op"] = p.d1_misses;
-      b["ll_misses_per_op"] = p.ll_misses;
-      b["est_cycles_per_op"] = p.est_cycles;
-      ct["sim"] = {{"iterations", iters}, {"ops", ops}, {"totals", it->second}};
-      std::printf("%-*s %-*s %-*s %*s %10.0f %10s %10s %10s %10s\n", int(wf), s.family.c_str(),
-                  int(wv), s.variant.c_str(), int(ww), s.workload.c_str(), int(ws),
-                  s.size_label.c_str(), iters, sig3(p.instructions).c_str(),
-                  sig3(p.d1_misses).c_str(), sig3(p.ll_misses).c_str(), sig3(p.est_cycles).c_str());
-    }
-    b["cachetick"] = ct;
-    doc["benchmarks"].push_back(b);
-  }
-  std::printf("\nPer op: instructions executed (Ir), D1 misses (reads + writes), LL misses\n"
-              "(instruction + data), estimated cycles = L1 hits + 5 x LL hits + 35 x RAM hits\n"
-              "(iai-callgrind's model of the simulated caches, not this machine's cycles).\n"
-              "Counts repeat exactly for the same build and selection (caches reset to one state before each benchmark).\n");
-  if (errors) std::printf("%d benchmark(s) failed.\n", errors);
 
   json ctx;
   ctx["backend"] = "sim";
@@ -660,6 +703,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
                     {"LL", cache_json(geo.ll)}, {"source", geo.source}, {"note", geo.note}}},
       {"valgrind_options", vg_opts},
       {"address_randomisation", "off (personality ADDR_NO_RANDOMIZE), fixed environment and argv"},
+      {"processes", "one valgrind child per family, given only that family's selected benchmarks"},
       {"collection", "only inside the measured loop (callgrind client requests); caches warm from set-up"},
       {"iterations", "Spec::sim_iterations, else ceil(" + std::to_string(int(kTargetOps)) +
                          " / ops_per_iter); one repetition"},
@@ -673,19 +717,69 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   ctx["notes"] = json::array({"sim backend: counts come from valgrind's simulated CPU and caches "
                               "(two levels: L1 and LL); wall times in this file are valgrind's, "
                               "not the kernel's"});
-  ctx["complete"] = true;
-  ctx["summary"] = {{"benchmarks_done", doc["benchmarks"].size()}, {"errors", errors}};
+  // The result: Google Benchmark's format, the same cachetick blocks as the
+  // time backend, per-op counts as the benchmark's counters.
+  json doc;
+  doc["context"] = json::object();
+  doc["benchmarks"] = json::array();
   doc["cachetick"] = ctx;
-  if (!out.empty()) {
-    try {
-      write_file_atomic(out, doc.dump(2) + "\n");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "cachetick run: %s\n", e.what());
+
+  struct sigaction sa {}, old_int {}, old_term {};
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  struct RestoreSignals {
+    struct sigaction *i, *t;
+    ~RestoreSignals() {
+      sigaction(SIGINT, i, nullptr);
+      sigaction(SIGTERM, t, nullptr);
+    }
+  } restore{&old_int, &old_term};
+
+  // Google Benchmark appends "/iterations:N" to the child's names.
+  static const std::regex iter_suffix("/iterations:[0-9]+$");
+  int errors = 0;
+  bool benchmark_failed = false;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const std::string& family = groups[g].front()->spec.family;
+    std::printf("%s (family %zu of %zu, its own child):\n", family.c_str(), g + 1, groups.size());
+    std::fflush(stdout);
+    ChildOutput child;
+    const std::string why = run_family(groups[g], geo, cmd, child);
+    const std::string kept = out.empty() ? ""
+                             : g > 0     ? "; every family before it is kept in " + out + " (marked incomplete)"
+                                         : "; no family had finished: no result written";
+    if (g_interrupted) {
+      std::fprintf(stderr, "\ncachetick: interrupted in family '%s'%s\n", family.c_str(), kept.c_str());
+      return 130;
+    }
+    if (!why.empty()) {
+      std::fprintf(stderr, "cachetick run: the simulated run of family '%s' failed%s: %s%s", family.c_str(),
+                   kept.c_str(), why.c_str(), why.back() == '\n' ? "" : "\n");
       return 1;
     }
-    std::printf("Results: %s\n", out.c_str());
+    benchmark_failed |= child.benchmark_failed;
+    if (g == 0) doc["context"] = child.context;
+    for (json b : child.runs) {
+      const Entry* e = find(std::regex_replace(b.value("run_name", std::string()), iter_suffix, ""));
+      if (!e) continue;
+      if (!result_row(b, e->spec, child.regions)) ++errors;
+      doc["benchmarks"].push_back(b);
+    }
+    if (g + 1 < groups.size() && !write_result(out, doc, false, errors)) return 1;
   }
-  return errors || child_rc != 0 ? 1 : 0;
+
+  print_table(doc["benchmarks"], chosen);
+  std::printf("\nPer op: instructions executed (Ir), D1 misses (reads + writes), LL misses\n"
+              "(instruction + data), estimated cycles = L1 hits + 5 x LL hits + 35 x RAM hits\n"
+              "(iai-callgrind's model of the simulated caches, not this machine's cycles).\n"
+              "Counts repeat exactly for the same build and the same selection within a family\n"
+              "(one child per family; caches reset to one state before each benchmark).\n");
+  if (errors) std::printf("%d benchmark(s) failed.\n", errors);
+  if (!write_result(out, doc, true, errors)) return 1;
+  if (!out.empty()) std::printf("Results: %s\n", out.c_str());
+  return errors || benchmark_failed ? 1 : 0;
 }
 
 }  // namespace cachetick::sim

@@ -10,10 +10,14 @@
 //            --I1=.. --D1=.. --LL=..   (a fixed reference geometry by default)
 // with address randomisation off, a fixed environment and fixed-length paths
 // (addresses decide cache sets, so everything that moves them is pinned).
-// The child (`run_child`) runs each benchmark for a fixed iteration count;
-// the collector turns collection on only around the measured loop and dumps
-// one callgrind.out file per benchmark, named after it. The parent parses the
-// dumps into per-op counts and writes the usual result file.
+// One child per family, each given only that family's selected benchmarks:
+// a family's counts then depend on its own code and selection alone, not
+// on what other families left on the heap. The child (`run_child`) runs
+// each benchmark for a fixed iteration count; the collector turns
+// collection on only around the measured loop and dumps one callgrind.out
+// file per benchmark, named after it. The parent parses each child's dumps into per-op counts
+// and writes the usual result file, after every family (marked incomplete
+// until the last), so an interrupted run keeps the families that finished.
 #pragma once
 
 #include <cstdint>
@@ -91,10 +95,13 @@ std::int64_t iterations_for(const Spec& s);
 // The in-process side: callgrind client requests around the measured loop.
 std::shared_ptr<Collector> make_collector();
 
-// `cachetick run --backend sim`: exit codes as run().
+// `cachetick run --backend sim`: exit codes as run() (1 also when a
+// family's child fails: the family is named, with valgrind's log).
 int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_record);
 
-// The re-executed child (`cachetick run --sim-child DIR`), under valgrind.
+// The re-executed child (`cachetick run --sim-child DIR`), under valgrind:
+// runs the benchmarks DIR/select names (one family's) and writes
+// DIR/child.json after the last.
 int run_child(const std::string& dir);
 
 }  // namespace cachetick::sim

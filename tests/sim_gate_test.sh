@@ -6,6 +6,11 @@
 #   - an extra pass injected into one kernel (siminject_slow, see
 #     tests/sim_inject_bench.cpp) fails the gate naming that benchmark and
 #     no other; the clean build run again passes;
+#   - families are isolated: siminject's counts are the same, every event to
+#     the count, whether or not simheap (which leaves the heap changed) runs
+#     before it in the same invocation;
+#   - a family whose child dies (simcrash) is named with valgrind's log, the
+#     run exits 1, and the families before it are kept, marked incomplete;
 #   - the gate refuses to compare different simulated geometries or sim
 #     counts with timings (exit 2).
 set -u
@@ -64,8 +69,10 @@ then ok; else bad "two sim runs differ (or the result lacks its sim blocks)"; fi
 expect 0 "Gate: passed: 5 benchmark"  -- $py "$compare" "$tmp/one.json" "$tmp/a/two.json"
 
 # The injected extra pass: caught and named; nothing else flagged.
-"$clean" run --backend sim -o base.json >/dev/null 2>&1 || bad "clean siminject run failed"
-"$slow" run --backend sim -o slow.json >/dev/null 2>&1 || bad "slow siminject run failed"
+# (Not simcrash: it only runs when a test selects it.)
+inj='^sim(heap|inject)/'
+"$clean" run --backend sim --filter "$inj" -o base.json >/dev/null 2>&1 || bad "clean siminject run failed"
+"$slow" run --backend sim --filter "$inj" -o slow.json >/dev/null 2>&1 || bad "slow siminject run failed"
 expect 1 "REGRESSED siminject/aos/seq_64B/256KiB: instructions \+" -- \
   $py "$compare" base.json slow.json --markdown gate.md
 if $py "$compare" base.json slow.json 2>&1 | grep -E "REGRESSED siminject/(soa|hotcold)"; then
@@ -73,13 +80,44 @@ if $py "$compare" base.json slow.json 2>&1 | grep -E "REGRESSED siminject/(soa|h
 if grep -q "siminject/aos/seq_64B/256KiB" gate.md && grep -q "FAILED: 1 regression" gate.md; then ok; else
   bad "markdown report lacks the regression"; fi
 # Reverted (the clean build again): passes.
-"$clean" run --backend sim -o again.json >/dev/null 2>&1 || bad "clean siminject rerun failed"
-expect 0 "Gate: passed: 3 benchmark" -- $py "$compare" base.json again.json
+"$clean" run --backend sim --filter "$inj" -o again.json >/dev/null 2>&1 || bad "clean siminject rerun failed"
+expect 0 "Gate: passed: 4 benchmark" -- $py "$compare" base.json again.json
+
+# Isolation: siminject alone against siminject after simheap (base.json).
+# In one shared child simheap's leftovers moved siminject's buffers (D1 and
+# LL misses differed by 1-18 per benchmark); one child per family must not.
+"$clean" run --backend sim --filter '^siminject/' -o alone.json >/dev/null 2>&1 || bad "siminject-alone run failed"
+if $py - base.json alone.json <<'PY'
+import json, sys
+def totals(p):
+    d = json.load(open(p))
+    return {b["name"]: b["cachetick"]["sim"]["totals"] for b in d["benchmarks"]}
+both, alone = totals(sys.argv[1]), totals(sys.argv[2])
+assert "simheap/keep/blocks/40B" in both and len(alone) == 3, (both.keys(), alone.keys())
+for n in alone:
+    assert both[n] == alone[n], (n, {k: (both[n][k], alone[n][k]) for k in alone[n] if both[n][k] != alone[n][k]})
+PY
+then ok; else bad "siminject's counts depend on the family run before it"; fi
+
+# A family whose child dies: named, with valgrind's log; exit 1; the family
+# before it kept in a file marked incomplete.
+out=$("$clean" run --backend sim --filter '^sim(heap|crash)/' -o crash.json 2>&1); rc=$?
+if [[ $rc -eq 1 ]] && grep -q "family 'simcrash' failed; every family before it is kept in crash.json" <<<"$out" &&
+   grep -q "valgrind's log ends:" <<<"$out" && grep -q "signal 6 (SIGABRT)" <<<"$out"; then ok; else
+  bad "a crashed family: exit $rc (expected 1), or the family or valgrind's log not shown"; echo "$out" | tail -8; fi
+if $py - crash.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["cachetick"]["complete"] is False, d["cachetick"]["complete"]
+assert [b["name"] for b in d["benchmarks"]] == ["simheap/keep/blocks/40B"], d["benchmarks"]
+PY
+then ok; else bad "crash.json does not hold simheap alone, marked incomplete"; fi
+expect 2 "interrupted run" -- $py "$compare" base.json crash.json
 
 # Incomparable inputs.
-expect 0 "LL" -- "$clean" run --backend sim --sim-cache host -o host.json
+expect 0 "LL" -- "$clean" run --backend sim --sim-cache host --filter "$inj" -o host.json
 expect 2 "geometries differ" -- $py "$compare" base.json host.json
-"$clean" run --quick -o time.json >/dev/null 2>&1 || bad "time run failed"
+"$clean" run --quick --filter "$inj" -o time.json >/dev/null 2>&1 || bad "time run failed"
 expect 2 "compare sim with sim" -- $py "$compare" base.json time.json
 
 echo "sim_gate_test: $pass passed, $fail failed"
