@@ -13,6 +13,9 @@ decides, benchmark by benchmark, whether NEW regressed against BASELINE.
   repetitions (alpha 0.05) AND a minimum effect size on the medians (5%):
   significant but tiny, or large but not significant, is not a regression.
   With too few repetitions to ever reach alpha the row is reported untested.
+  A row whose median core share (cachetick's `core` column) is below 80% on
+  either side ran beside a busy SMT sibling, which slows wide code up to 2x
+  at the same clock: it is shown but not judged (--judge-shared judges it).
 
 Exit 0: nothing regressed. 1: a regression (named). 2: bad input (missing
 or corrupt file, not a benchmark result, runs interrupted, benchmarks on
@@ -27,6 +30,9 @@ import re
 import sys
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
+# Below this median core share a timing row ran on a shared core
+# (harness/core_share.h; the same threshold as the console's `!`).
+SHARED_CORE_BELOW = 0.8
 
 # metric key in the result file -> (column title, default tolerance, floor per op)
 SIM_METRICS = {
@@ -53,6 +59,7 @@ class Result:
         self.sim = {}        # name -> {metric: value}
         self.samples = {}    # name -> [ns per op, one per repetition]
         self.errors = {}     # name -> error message
+        self.core = {}       # name -> [core share, one per repetition that has one]
         self.order = []
         self.geometry = None
         self.load()
@@ -99,6 +106,9 @@ class Result:
                 self.sim[name] = m
                 continue
             self.samples.setdefault(name, []).append(self.ns_per_op(b, name))
+            share = b.get("core_share")
+            if isinstance(share, (int, float)) and math.isfinite(share):
+                self.core.setdefault(name, []).append(float(share))
 
     def ns_per_op(self, b, name):
         ct = b.get("cachetick")
@@ -111,6 +121,14 @@ class Result:
 
     def names(self):
         return self.order
+
+    def shared(self, name):
+        """The median core share when it is below the threshold, else None."""
+        c = self.core.get(name)
+        if not c:
+            return None
+        m = median(c)
+        return m if m < SHARED_CORE_BELOW else None
 
     def kind(self, name):
         if name in self.errors:
@@ -223,6 +241,9 @@ def main(argv):
     ap.add_argument("--alpha", type=float, default=0.05, help="timings: significance level (0.05)")
     ap.add_argument("--min-effect", type=float, default=0.05,
                     help="timings: smallest median change that counts (0.05 = 5%%)")
+    ap.add_argument("--judge-shared", action="store_true",
+                    help="timings: judge rows that ran on a shared core too (median core share "
+                         f"< {SHARED_CORE_BELOW:g} on either side); by default they are shown, not judged")
     ap.add_argument("--filter", help="only benchmarks whose name matches this regex")
     ap.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (PR comment)")
     try:
@@ -268,7 +289,7 @@ def main(argv):
     if not common:
         problems.append("no benchmark in common")
 
-    sim_rows, time_rows, regressions, improved, untested = [], [], [], [], []
+    sim_rows, time_rows, regressions, improved, untested, shared = [], [], [], [], [], []
     for n in common:
         kb, kn = base.kind(n), new.kind(n)
         if "error" in (kb, kn):
@@ -290,6 +311,12 @@ def main(argv):
                 improved.append(n)
         else:
             r = compare_time(base.samples[n], new.samples[n], args.alpha, args.min_effect)
+            sb, sn = base.shared(n), new.shared(n)
+            if (sb is not None or sn is not None) and not args.judge_shared:
+                r["judged_as"] = r["status"]
+                r["status"] = "shared"
+                shared.append((n, "baseline" if sn is None else "new result" if sb is None else "both",
+                               sb if sb is not None else sn))
             time_rows.append((n, r))
             if r["status"] == "regressed":
                 regressions.append((n, f"time {pct(r['change'])} (p={r['p']:.3g})"))
@@ -304,6 +331,12 @@ def main(argv):
         print(f"\nUntested: {len(untested)} timing row(s) have too few repetitions for a "
               f"Mann-Whitney U test to reach alpha {args.alpha:g} (need >= 4 per side; "
               "use `cachetick run --repetitions 5`).")
+    if shared:
+        print(f"\nShared core: {len(shared)} timing row(s) ran beside a busy SMT sibling (median core "
+              f"share < {SHARED_CORE_BELOW * 100:.0f}%) and were not judged: rerun them, or "
+              "--judge-shared:")
+        for n, side, v in shared:
+            print(f"  {n}: {side} ({v * 100:.0f}%)")
     for p in problems:
         print(f"compare.py: bad input: {p}", file=sys.stderr)
 
@@ -313,7 +346,8 @@ def main(argv):
         verdict, code = f"FAILED: {len(regressions)} regression(s)", EXIT_REGRESSION
     else:
         verdict, code = (f"passed: {len(common)} benchmark(s) compared, none regressed"
-                         + (f", {len(improved)} improved" if improved else "")), EXIT_OK
+                         + (f", {len(improved)} improved" if improved else "")
+                         + (f", {len(shared)} not judged (shared core)" if shared else "")), EXIT_OK
     print(f"\nGate: {verdict}")
     for n, why in regressions:
         print(f"  REGRESSED {n}: {why}")
@@ -368,7 +402,7 @@ def render(sim_rows, time_rows, tol, floor, args):
                      f"{'p':>7} {'reps':>6}  verdict")
         md += ["| benchmark | base ns/op | new ns/op | change | p (Mann-Whitney U) | reps | verdict |",
                "|---|---|---|---|---|---|---|"]
-        tmark = dict(mark, untested="untested")
+        tmark = dict(mark, untested="untested", shared="shared core: not judged")
         for n, r in time_rows:
             p = "-" if r["p"] is None else f"{r['p']:.3g}"
             reps = f"{r['n'][0]}/{r['n'][1]}"

@@ -32,8 +32,9 @@ def sim_doc(rows, geometry=GEOMETRY, complete=True):
             "cachetick": {"backend": "sim", "complete": complete, "sim": {"geometry": geometry}}}
 
 
-def time_doc(rows, cachetick=True):
-    """rows: name -> list of ns/op, one per repetition (plus GB's aggregates)."""
+def time_doc(rows, cachetick=True, core=None):
+    """rows: name -> list of ns/op, one per repetition (plus GB's aggregates);
+    core: name -> list of core shares, one per repetition."""
     bs = []
     for name, samples in rows.items():
         for i, t in enumerate(samples):
@@ -42,6 +43,8 @@ def time_doc(rows, cachetick=True):
                  "cpu_time": t, "time_unit": "us" if not cachetick else "ns"}
             if cachetick:
                 b["cachetick"] = {"ns_per_op": t}
+            if core and name in core:
+                b["core_share"] = core[name][i]
             bs.append(b)
         bs.append({"name": name + "_median", "run_name": name, "run_type": "aggregate",
                    "aggregate_name": "median", "real_time": 0, "cpu_time": 0, "time_unit": "ns"})
@@ -161,6 +164,23 @@ class CompareTest(unittest.TestCase):
         rc, out = self.run_compare(base, new)
         self.assertEqual(rc, 0, out)
         self.assertIn("Untested: 1", out)
+
+    def test_time_on_a_shared_core_is_shown_not_judged(self):
+        slow = {"t/x/w/1": [12.0, 12.2, 11.9, 12.1, 12.3], "t/y/w/1": [5.0, 5.1, 4.9, 5.0, 5.2]}
+        base = self.write("b.json", time_doc({"t/x/w/1": [10.0, 10.1, 9.9, 10.2, 10.0],
+                                              "t/y/w/1": [5.0, 5.1, 4.9, 5.0, 5.2]}))
+        # t/x: the new run's repetitions mostly ran beside a busy sibling.
+        new = self.write("n.json", time_doc(slow, core={"t/x/w/1": [0.5, 0.52, 1.0, 0.49, 0.51],
+                                                        "t/y/w/1": [1.0, 0.99, 1.0, 0.5, 1.0]}))
+        rc, out = self.run_compare(base, new)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Shared core: 1 timing row(s)", out)
+        self.assertIn("t/x/w/1: new result (51%)", out)
+        self.assertIn("shared core: not judged", out)
+        self.assertIn("1 not judged (shared core)", out)
+        rc, out = self.run_compare(base, new, "--judge-shared")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("REGRESSED t/x/w/1", out)
 
     def test_plain_google_benchmark_json(self):
         base = self.write("b.json", time_doc({"BM_x": [10.0, 10.1, 9.9, 10.2, 10.0]}, cachetick=False))
