@@ -78,6 +78,7 @@ STATUS_STYLE = {  # baseline vs new; regressions are dark red, crossed and marke
     "improvement": dict(color="#1a7a3c", hatch="", edgecolor="black", mark="\u25bc faster"),
     "unchanged": dict(color="#c8c8c8", hatch="", edgecolor="#888888", mark=""),
     "untested": dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
+    "shared core": dict(color="white", hatch="////", edgecolor="#555555", mark="shared"),
 }
 LOG_RATIO = 20  # a panel whose values span more than this goes to log scale
 
@@ -517,6 +518,8 @@ def compare(base, new, alpha=0.05, min_change=5.0, det_tolerance=1.0):
         if deterministic(base) and deterministic(new) and metric != "ns_per_op":
             status = ("regression" if change > det_tolerance else
                       "improvement" if change < -det_tolerance else "unchanged")
+        elif metric == "ns_per_op" and (shared_core(o) or shared_core(r)):
+            status = "shared core"  # beside a busy SMT sibling: not a verdict on the code
         elif len(sa) >= 2 and len(sb) >= 2 and mannwhitneyu is not None:
             p = float(mannwhitneyu(sa, sb, alternative="two-sided").pvalue)
             if p < alpha and abs(change) >= min_change:
@@ -545,7 +548,7 @@ def chart_baseline(cmp, family, base, new):
         if not sel:
             continue
         ax.barh([y for y, _ in sel], [c["change"] for _, c in sel], 0.7, color=st["color"], hatch=st["hatch"],
-                edgecolor=st["edgecolor"], linewidth=0.5, label=status_label(status, cmp), gid=f"series:{status}")
+                edgecolor=st["edgecolor"], linewidth=0.5, label=status_label(status, cmp), gid="series:" + status.replace(" ", "_"))
     span = max(abs(c["change"]) for c in rows) or 1
     for y, c in zip(ys, rows):
         mark = STATUS_STYLE[c["status"]]["mark"]
@@ -570,7 +573,8 @@ def chart_baseline(cmp, family, base, new):
 
 def status_label(status, cmp):
     return {"regression": "significant regression (\u25b2, crossed)", "improvement": "significant improvement (\u25bc)",
-            "unchanged": "no significant change", "untested": "not tested (too few repetitions)"}[status]
+            "unchanged": "no significant change", "untested": "not tested (too few repetitions)",
+            "shared core": "not judged (ran on a shared core)"}[status]
 
 
 def significance_text(cmp):
@@ -969,7 +973,8 @@ def write_html(path, results, charts, cmp, base, args, warnings):
         h.append(f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{len(reg)} significant regression(s)</span>, "
                  f"<span class=imp>{sum(c['status'] == 'improvement' for c in cmp['rows'])} improvement(s)</span>, "
                  f"{sum(c['status'] == 'unchanged' for c in cmp['rows'])} unchanged, "
-                 f"{sum(c['status'] == 'untested' for c in cmp['rows'])} not tested. {esc(significance_text(cmp))}</p>")
+                 f"{sum(c['status'] == 'untested' for c in cmp['rows'])} not tested, "
+                 f"{sum(c['status'] == 'shared core' for c in cmp['rows'])} not judged (shared core). {esc(significance_text(cmp))}</p>")
         if cmp["only_old"] or cmp["only_new"]:
             h.append("<div class=warn>" + (f"Only in the baseline: {esc(', '.join(cmp['only_old'][:20]))}{' ...' if len(cmp['only_old']) > 20 else ''}. " if cmp["only_old"] else "")
                      + (f"Only in the new result: {esc(', '.join(cmp['only_new'][:20]))}{' ...' if len(cmp['only_new']) > 20 else ''}." if cmp["only_new"] else "") + "</div>")

@@ -423,6 +423,20 @@ class Baseline(ReportCase):
         self.assertEqual(by["series:unchanged"]["n"], len(HASH_ROWS) - 2)
         self.assertIn("Mann-Whitney", c["caption"])
 
+    def test_shared_core_row_is_not_judged(self):
+        # The slowed row ran beside a busy SMT sibling in the new run: shown, not a regression.
+        base = make_doc(HASH_ROWS, reps=5, seed=1)
+        rows = [(f, v, r, w, lab, ws, ns * 1.5 if (v, w, lab) == ("ct_l1", "hit", "65536") else ns,
+                 {"core_share": 0.5} if (v, w, lab) == ("ct_l1", "hit", "65536") else {"core_share": 1.0})
+                for f, v, r, w, lab, ws, ns, _ in HASH_ROWS]
+        code, out, err, man = self.run_report(self.write("new.json", make_doc(rows, reps=5, seed=2)),
+                                              "--baseline", self.write("base.json", base))
+        self.assertEqual(code, 0, err)
+        self.assertIn("0 significant regression(s)", out)
+        by = {s["gid"]: s for s in self.chart(man, "compare_hash")["panels"][0]["series"]}
+        self.assertEqual(by["series:shared_core"]["categories"], ["hash/ct_l1/hit/65536"])
+        self.assertNotIn("series:regression", by)
+
     def test_three_repetitions_cannot_be_significant(self):
         base, new = self.docs(reps=3)
         code, out, err, man = self.run_report(new, "--baseline", base)
