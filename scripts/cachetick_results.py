@@ -40,7 +40,8 @@ NOT_PER_OP = {
     "peak_heap_bytes", "alloc_pass_iterations",
     "core_share",  # how much of the core the batch had (harness/core_share.h)
 }
-# A row whose median core share is below this ran beside a busy SMT sibling.
+# A row whose median core share is below this ran beside a busy SMT sibling
+# (harness/core_share.h: kSharedCoreBelow; compare.py and report.py use this).
 SHARED_CORE_BELOW = 0.8
 # Keys of the per-entry cachetick block that are not counters.
 CT_KEYS = {

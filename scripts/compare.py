@@ -29,10 +29,9 @@ import math
 import re
 import sys
 
+from cachetick_results import SHARED_CORE_BELOW  # the console's `!` threshold too
+
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
-# Below this median core share a timing row ran on a shared core
-# (harness/core_share.h; the same threshold as the console's `!`).
-SHARED_CORE_BELOW = 0.8
 
 # metric key in the result file -> (column title, default tolerance, floor per op)
 SIM_METRICS = {

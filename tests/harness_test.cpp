@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -188,27 +189,33 @@ struct CountingCollector : Collector {
     st.counters["fake_per_op"] = 1000 / ops;
   }
 };
-}  // namespace
 
-TEST(Probe, DrivesCollectorsOncePerBatchAndReportsPerOp) {
-  auto c = std::make_shared<CountingCollector>();
-  install_collector(c);
-  int body_calls = 0;
-  // A State can only be made by Google Benchmark; run one through it.
-  benchmark::RegisterBenchmark("probe_test", [&](benchmark::State& st) {
-    Probe p("probe_test");
-    p.run(st, [&] { ++body_calls; });
-    EXPECT_TRUE(p.ran());
-    p.report(st, 10);
-    EXPECT_GT(st.counters["ticks_per_op"].value, 0.0);
-    EXPECT_DOUBLE_EQ(c->reported_ops, static_cast<double>(st.iterations()) * 10);
-  })->Iterations(500);
+// A State can only be made by Google Benchmark: runs `body` as one
+// benchmark of `iterations`, its output discarded, then unregisters it.
+void run_in_benchmark(const char* name, benchmark::IterationCount iterations,
+                      const std::function<void(benchmark::State&)>& body) {
+  benchmark::RegisterBenchmark(name, [&](benchmark::State& st) { body(st); })->Iterations(iterations);
   std::ostringstream sink;
   benchmark::JSONReporter quiet;
   quiet.SetOutputStream(&sink);
   quiet.SetErrorStream(&sink);
   benchmark::RunSpecifiedBenchmarks(&quiet);
   benchmark::ClearRegisteredBenchmarks();
+}
+}  // namespace
+
+TEST(Probe, DrivesCollectorsOncePerBatchAndReportsPerOp) {
+  auto c = std::make_shared<CountingCollector>();
+  install_collector(c);
+  int body_calls = 0;
+  run_in_benchmark("probe_test", 500, [&](benchmark::State& st) {
+    Probe p("probe_test");
+    p.run(st, [&] { ++body_calls; });
+    EXPECT_TRUE(p.ran());
+    p.report(st, 10);
+    EXPECT_GT(st.counters["ticks_per_op"].value, 0.0);
+    EXPECT_DOUBLE_EQ(c->reported_ops, static_cast<double>(st.iterations()) * 10);
+  });
   clear_collectors();
   EXPECT_EQ(body_calls, 500);
   EXPECT_EQ(c->starts, 1);
@@ -248,23 +255,16 @@ TEST(CoreShare, ProbeMeasuresAPlausibleCycleCount) {
 }
 
 namespace {
-// Drives a collector through Google Benchmark (only it makes a State) and
-// returns the batch's counters.
+// Drives a collector through one batch and returns the batch's counters.
 benchmark::UserCounters run_collector(std::shared_ptr<Collector> c) {
   benchmark::UserCounters out;
   install_collector(c);
-  benchmark::RegisterBenchmark("core_share_test", [&](benchmark::State& st) {
+  run_in_benchmark("core_share_test", 10, [&](benchmark::State& st) {
     Probe p("core_share_test");
     p.run(st, [] {});
     p.report(st, 1);
     out = st.counters;
-  })->Iterations(10);
-  std::ostringstream sink;
-  benchmark::JSONReporter quiet;
-  quiet.SetOutputStream(&sink);
-  quiet.SetErrorStream(&sink);
-  benchmark::RunSpecifiedBenchmarks(&quiet);
-  benchmark::ClearRegisteredBenchmarks();
+  });
   clear_collectors();
   return out;
 }
