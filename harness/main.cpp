@@ -9,6 +9,7 @@
 #include "harness/calibrate.h"
 #include "harness/context.h"
 #include "harness/counter_setup.h"
+#include "harness/pretend.h"
 #include "harness/registry.h"
 #include "harness/run.h"
 #include "harness/sim.h"
@@ -45,6 +46,11 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Injected host conditions (tests): a typo must not pass for a real host.
+  if (const std::string why = cachetick::check_pretend_env(); !why.empty()) {
+    std::fprintf(stderr, "cachetick: %s\n", why.c_str());
+    return 2;
+  }
   CLI::App app{"cachetick: what memory and cache optimisations really buy, measured on this machine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("cachetick ") + CACHETICK_VERSION);
