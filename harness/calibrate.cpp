@@ -504,17 +504,21 @@ nlohmann::json measure_timers() {
 #if CACHETICK_HAVE_TSC
   t.push_back(timer_entry("rdtsc", ticks_per_call(calls, [&] { sink = sink + __rdtsc(); }),
                           "unfenced: may execute out of order with the code it times"));
-  t.push_back(timer_entry("rdtscp", ticks_per_call(calls, [&] {
-                            unsigned aux;
-                            sink = sink + __rdtscp(&aux);
-                          }),
-                          "waits for earlier instructions; later ones may still start early"));
+  const EndRead& end = tsc_info().end_read;
+  if (end.rdtscp)
+    t.push_back(timer_entry("rdtscp", ticks_per_call(calls, [&] {
+                              unsigned aux;
+                              sink = sink + __rdtscp(&aux);
+                            }),
+                            "waits for earlier instructions; later ones may still start early"));
+  else
+    t.push_back({{"name", "rdtscp"}, {"available", false}, {"note", "not used here: " + end.why}});
   t.push_back(timer_entry("lfence+rdtsc+lfence", ticks_per_call(calls, [&] {
                             _mm_lfence();
                             sink = sink + __rdtsc();
                             _mm_lfence();
                           }),
-                          "fully fenced (what the harness's tsc_begin() does)"));
+                          "fully fenced (what the harness's tsc_begin() does, and tsc_end() where rdtscp is not used)"));
 #endif
   t.push_back(timer_entry("steady_clock::now", ticks_per_call(calls, [&] {
                             sink = sink + std::chrono::steady_clock::now().time_since_epoch().count();

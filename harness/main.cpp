@@ -13,6 +13,7 @@
 #include "harness/registry.h"
 #include "harness/run.h"
 #include "harness/sim.h"
+#include "harness/tsc.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cachetick: %s\n", why.c_str());
     return 2;
   }
+  cachetick::select_end_read();  // every batch of the process ends the same way
   CLI::App app{"cachetick: what memory and cache optimisations really buy, measured on this machine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("cachetick ") + CACHETICK_VERSION);

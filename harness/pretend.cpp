@@ -78,4 +78,6 @@ std::string check_pretend_env() {
 
 void set_pretend_for_test(const std::string& spec) { bits() = parse(spec); }
 
+void restore_pretend_from_env() { bits() = from_env(); }
+
 }  // namespace cachetick

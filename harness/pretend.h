@@ -40,5 +40,7 @@ std::string check_pretend_env();
 // Tests: replace the injected set (same syntax as the variable); "" clears.
 // Throws std::invalid_argument on an unknown name.
 void set_pretend_for_test(const std::string& spec);
+// Tests: back to what CACHETICK_PRETEND says (the suite may run injected).
+void restore_pretend_from_env();
 
 }  // namespace cachetick

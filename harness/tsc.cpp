@@ -7,7 +7,10 @@
 
 #if CACHETICK_HAVE_TSC
 #include <cpuid.h>
+#include <valgrind/valgrind.h>
 #endif
+
+#include "harness/pretend.h"
 
 namespace cachetick {
 
@@ -69,8 +72,18 @@ bool invariant_tsc() {
 }
 #endif
 
+#if CACHETICK_HAVE_TSC
+bool cpuid_rdtscp() {
+  unsigned a, b, c, d;
+  if (__get_cpuid_max(0x80000000, nullptr) < 0x80000001) return false;
+  __cpuid(0x80000001, a, b, c, d);
+  return d & (1u << 27);
+}
+#endif
+
 TscInfo probe() {
   TscInfo t;
+  t.end_read = select_end_read();
   t.measured_hz = measure_hz();
 #if CACHETICK_HAVE_TSC
   t.invariant = invariant_tsc();
@@ -93,6 +106,35 @@ TscInfo probe() {
 }
 
 }  // namespace
+
+EndRead choose_end_read(bool cpuid_rdtscp, bool under_valgrind, bool pretend_no_rdtscp) {
+  EndRead r;
+  r.rdtscp = cpuid_rdtscp && !under_valgrind && !pretend_no_rdtscp;
+  r.instructions = r.rdtscp ? "rdtscp; lfence" : "lfence; rdtsc; lfence";
+  if (r.rdtscp)
+    r.why = "CPUID advertises RDTSCP";
+  else if (pretend_no_rdtscp)
+    r.why = "CPUID's RDTSCP ignored (injected: CACHETICK_PRETEND=no-rdtscp)";
+  else if (under_valgrind)
+    r.why = "under valgrind (it decodes rdtscp only where the host CPU advertises it, "
+            "whatever CPUID it shows the program)";
+  else
+    r.why = "CPUID does not advertise RDTSCP";
+  return r;
+}
+
+const EndRead& select_end_read() {
+  static EndRead r;
+#if CACHETICK_HAVE_TSC
+  r = choose_end_read(cpuid_rdtscp(), RUNNING_ON_VALGRIND != 0, pretending(Pretend::no_rdtscp));
+#else
+  r = choose_end_read(false, false, false);
+  r.instructions = "steady_clock::now()";
+  r.why = "no TSC on this architecture";
+#endif
+  detail::g_end_rdtscp = r.rdtscp;
+  return r;
+}
 
 const TscInfo& tsc_info() {
   static const TscInfo info = probe();
