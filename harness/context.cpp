@@ -14,7 +14,12 @@
 #include <thread>
 
 #include "harness/build_info.h"
+#include "harness/pretend.h"
 #include "harness/tsc.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #ifndef CACHETICK_SOURCE_DIR
 #define CACHETICK_SOURCE_DIR "."
@@ -113,10 +118,122 @@ std::vector<CacheLevel> sysfs_caches(const std::string& root) {
   return out;
 }
 
+CpuidRegs host_cpuid(unsigned leaf, unsigned subleaf) {
+  CpuidRegs r;
+#if defined(__x86_64__) || defined(__i386__)
+  const unsigned top = __get_cpuid_max(leaf & 0x80000000u, nullptr);
+  if (top >= leaf) __cpuid_count(leaf, subleaf, r.eax, r.ebx, r.ecx, r.edx);
+#else
+  (void)leaf, (void)subleaf;
+#endif
+  return r;
+}
+
+namespace {
+
+const char* cache_type(unsigned t) {
+  return t == 1 ? "Data" : t == 2 ? "Instruction" : t == 3 ? "Unified" : nullptr;
+}
+
+// Intel's leaf 4 and AMD's 0x8000001D share one format: one subleaf per
+// cache, until a type of 0. Size = ways x partitions x line x sets.
+std::vector<CacheLevel> deterministic_leaf(CpuidFn cpuid, unsigned leaf) {
+  std::vector<CacheLevel> out;
+  for (unsigned i = 0; i < 16; ++i) {
+    const CpuidRegs r = cpuid(leaf, i);
+    const char* type = cache_type(r.eax & 0x1f);
+    if (!type) break;
+    CacheLevel c;
+    c.level = static_cast<int>((r.eax >> 5) & 7);
+    c.type = type;
+    c.ways = static_cast<int>((r.ebx >> 22) + 1);
+    c.line_bytes = static_cast<int>((r.ebx & 0xfff) + 1);
+    const std::uint64_t partitions = ((r.ebx >> 12) & 0x3ff) + 1, sets = std::uint64_t(r.ecx) + 1;
+    c.size_bytes = c.ways * partitions * c.line_bytes * sets;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// AMD's legacy leaves encode L2/L3 ways as a code; 9 means "see 0x8000001D".
+int amd_ways(unsigned code) {
+  static const int ways[16] = {0, 1, 2, 3, 4, 0, 8, 0, 16, 0, 32, 48, 64, 96, 128, 0};
+  return code == 5 ? 6 : ways[code & 15];
+}
+
+std::vector<CacheLevel> amd_legacy(CpuidFn cpuid) {
+  std::vector<CacheLevel> out;
+  const CpuidRegs l1 = cpuid(0x80000005, 0), l23 = cpuid(0x80000006, 0);
+  auto l1_entry = [](unsigned reg, const char* type) {
+    return CacheLevel{1, type, std::uint64_t(reg >> 24) << 10, static_cast<int>(reg & 0xff),
+                      static_cast<int>((reg >> 16) & 0xff), ""};
+  };
+  if (l1.ecx >> 24) out.push_back(l1_entry(l1.ecx, "Data"));
+  if (l1.edx >> 24) out.push_back(l1_entry(l1.edx, "Instruction"));
+  if (l23.ecx >> 16)
+    out.push_back({2, "Unified", std::uint64_t(l23.ecx >> 16) << 10, static_cast<int>(l23.ecx & 0xff),
+                   amd_ways((l23.ecx >> 12) & 15), ""});
+  if (l23.edx >> 18)
+    out.push_back({3, "Unified", std::uint64_t(l23.edx >> 18) << 19, static_cast<int>(l23.edx & 0xff),
+                   amd_ways((l23.edx >> 12) & 15), ""});
+  return out;
+}
+
+}  // namespace
+
+std::vector<CacheLevel> cpuid_caches(CpuidFn cpuid, std::string* source) {
+  const CpuidRegs v = cpuid(0, 0);
+  std::string vendor(12, ' ');
+  std::memcpy(vendor.data(), &v.ebx, 4), std::memcpy(vendor.data() + 4, &v.edx, 4),
+      std::memcpy(vendor.data() + 8, &v.ecx, 4);
+  const bool amd = vendor == "AuthenticAMD" || vendor == "HygonGenuine";
+  std::vector<CacheLevel> out;
+  if (v.eax >= 4 && !amd) {  // AMD's leaf 4 is reserved (reads as zeros)
+    out = deterministic_leaf(cpuid, 4);
+    if (!out.empty()) return *source = "CPUID leaf 4", out;
+  }
+  const unsigned ext = cpuid(0x80000000, 0).eax;
+  const bool topoext = ext >= 0x80000001 && (cpuid(0x80000001, 0).ecx & (1u << 22));
+  if (amd && topoext && ext >= 0x8000001D) {
+    out = deterministic_leaf(cpuid, 0x8000001D);
+    if (!out.empty()) return *source = "CPUID leaf 0x8000001D", out;
+  }
+  if (amd && ext >= 0x80000006) {
+    out = amd_legacy(cpuid);
+    if (!out.empty()) return *source = "CPUID leaves 0x80000005/6", out;
+  }
+  source->clear();
+  return {};
+}
+
+HostCaches choose_caches(std::vector<CacheLevel> sysfs, CpuidFn cpuid) {
+  HostCaches h;
+  if (!sysfs.empty()) return {std::move(sysfs), "sysfs"};
+  if (cpuid) h.levels = cpuid_caches(cpuid, &h.source);
+  if (h.levels.empty()) h.source = "unknown";
+  return h;
+}
+
+const HostCaches& host_caches() {
+  static const HostCaches h = choose_caches(
+      pretending(Pretend::no_sysfs_caches) ? std::vector<CacheLevel>{} : sysfs_caches(),
+      pretending(Pretend::no_cpuid_caches) ? nullptr : host_cpuid);
+  return h;
+}
+
 std::uint64_t data_cache_bytes(int level) {
-  for (const auto& c : sysfs_caches())
+  for (const auto& c : host_caches().levels)
     if (c.level == level && c.type != "Instruction") return c.size_bytes;
   return 0;
+}
+
+std::string caches_text(const std::vector<CacheLevel>& levels) {
+  std::string s;
+  for (const auto& c : levels)
+    if (c.type != "Instruction")
+      s += (s.empty() ? "L" : " L") + std::to_string(c.level) + (c.type == "Data" ? "d " : " ") +
+           format_bytes(c.size_bytes);
+  return s;
 }
 
 PmuStatus pmu_status() {
@@ -155,15 +272,20 @@ nlohmann::json machine_context() {
   j["cpu_model"] = cpu_model();
   j["logical_cpus"] = std::thread::hardware_concurrency();
   nlohmann::json caches = nlohmann::json::array();
-  for (const auto& c : sysfs_caches())
+  const HostCaches& hc = host_caches();
+  for (const auto& c : hc.levels)
     caches.push_back({{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes},
                       {"size", format_bytes(c.size_bytes)}, {"line_bytes", c.line_bytes},
                       {"ways", c.ways}, {"shared_cpu_list", c.shared_cpu_list}});
   j["caches"] = caches;
+  j["caches_source"] = hc.source;
+  j["pretend"] = pretended();  // injected host conditions (tests); [] on a real run
   const TscInfo& t = tsc_info();
   j["tsc"] = {{"hz", t.hz}, {"ghz", t.hz / 1e9}, {"source", t.source},
               {"measured_hz", t.measured_hz}, {"invariant", t.invariant},
               {"unit", t.unit},
+              {"end_read", {{"instructions", t.end_read.instructions}, {"why", t.end_read.why}}},
+              {"begin_read", "lfence; rdtsc; lfence"},
               {"note", "TSC ticks count at a constant rate; they are not core cycles"}};
   utsname u;
   if (uname(&u) == 0) {

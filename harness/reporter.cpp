@@ -117,11 +117,20 @@ void Reporter::print_header() {
     if (c["type"] != "Instruction")
       caches << " L" << c["level"].get<int>() << (c["type"] == "Data" ? "d " : " ")
              << c["size"].get<std::string>();
+  const std::string source = m.value("caches_source", std::string("sysfs"));
   std::printf("cachetick %s on %s (%d logical CPUs)\n",
               b["cachetick_version"].get<std::string>().c_str(),
               m["cpu_model"].get<std::string>().c_str(), m["logical_cpus"].get<int>());
-  std::printf("  caches:%s | TSC %.3f GHz (%s)\n", caches.str().c_str(),
+  std::printf("  caches (%s):%s | TSC %.3f GHz (%s)\n", source.c_str(),
+              caches.str().empty() ? " not known: no sysfs cache directories, and CPUID describes none"
+                                   : caches.str().c_str(),
               m["tsc"]["ghz"].get<double>(), m["tsc"]["source"].get<std::string>().c_str());
+  if (!m.value("pretend", nlohmann::json::array()).empty())
+    std::printf("  INJECTED host conditions (CACHETICK_PRETEND=%s): not this host's own behaviour\n",
+                m["pretend"].dump().c_str());
+  std::printf("  timer: batch start lfence; rdtsc; lfence, end %s (%s)\n",
+              m["tsc"]["end_read"]["instructions"].get<std::string>().c_str(),
+              m["tsc"]["end_read"]["why"].get<std::string>().c_str());
   std::printf("  PMU: %s\n", m["pmu"]["available"].get<bool>()
                                  ? "available"
                                  : ("not available: " + m["pmu"]["reason"].get<std::string>()).c_str());

@@ -53,12 +53,14 @@ struct Geometry {
 // that counts compare across machines.
 Geometry reference_geometry();
 
-// The host's caches from sysfs: L1i, L1d and the last level. Valgrind needs
-// a power-of-two set count; a cache without one (e.g. 105 MiB 15-way) keeps
-// its size where it can by raising the associativity, as valgrind itself
-// does, and the note says so. Throws std::runtime_error when sysfs lacks a
-// level.
-Geometry host_geometry(const std::vector<CacheLevel>& caches);
+// The host's caches (harness/context.h host_caches(): sysfs, else CPUID):
+// L1i, L1d and the last level. Valgrind needs a power-of-two set count; a
+// cache without one (e.g. 105 MiB 15-way) keeps its size where it can by
+// raising the associativity, as valgrind itself does, and the note says so.
+// A last level whose ways the source does not give (AMD's legacy CPUID leaf)
+// is simulated 16-way, and the note says it was assumed. Throws
+// std::runtime_error when a level is missing.
+Geometry host_geometry(const HostCaches& caches);
 
 // Callgrind's event totals for one dumped region ("Ir" -> count ...).
 using Events = std::map<std::string, std::uint64_t>;

@@ -182,6 +182,17 @@ class Result:
                     out.append((name, size))
         return out
 
+    def caches_source(self):
+        """Where the cache sizes come from: 'sysfs', 'CPUID leaf 4', ... or
+        'unknown' (cachetick's machine block), Google Benchmark's context
+        (which reads sysfs), or None when neither has any."""
+        src = self.machine.get("caches_source")
+        if isinstance(src, str) and src:
+            return src
+        if self.machine.get("caches"):
+            return "sysfs"
+        return "sysfs (Google Benchmark)" if self.context.get("caches") else None
+
     def families(self):
         seen = []
         for r in self.rows:

@@ -348,7 +348,7 @@ def chart_family_sweep(res, family):
     title = f"{family}: time per {unit} against working-set size"
     finish(fig, title, legend_rows(len(styles) + 1))
     caption = ("Where each variant falls off a cache level: one line per variant (dashed = peer libraries), "
-               + ("dotted verticals = this machine's L1d/L2/L3 sizes from sysfs" if caches else
+               + (f"dotted verticals = this machine's L1d/L2/L3 sizes ({res.caches_source()})" if caches else
                   "cache sizes not marked (sizes are arguments, not bytes)")
                + (f"; dashed horizontal = {budget:g} ns/op budget." if budget else "."))
     return fig, title, caption
@@ -454,7 +454,7 @@ def chart_calibration(res):
             if not lo <= size <= hi:
                 continue
             ax.axvline(size, color="0.35", ls=":", lw=1.0, gid=f"cache:{name}")
-            ax.text(size, 1.0, f" {name} {cr.format_bytes(size)} (sysfs)", transform=ax.get_xaxis_transform(),
+            ax.text(size, 1.0, f" {name} {cr.format_bytes(size)}", transform=ax.get_xaxis_transform(),
                     rotation=90, va="top", ha="right", fontsize=7, color="0.3")
         for lv in levels:
             b = cr._num(lv.get("boundary_bytes")) if isinstance(lv, dict) else None
@@ -473,7 +473,8 @@ def chart_calibration(res):
     title = "calibration: this machine's memory latency and bandwidth against working-set size"
     finish(fig, title, 0)
     caption = ("Measured by `cachetick calibrate` (dependent loads for latency, sequential passes for "
-               "bandwidth); dotted = cache sizes from sysfs, dash-dot red = level edges the calibration detected.")
+               f"bandwidth); dotted = cache sizes ({res.caches_source() or 'not recorded'}), "
+               "dash-dot red = level edges the calibration detected.")
     return fig, title, caption
 
 
@@ -766,7 +767,11 @@ def kv_table(pairs):
 
 def machine_pairs(res):
     m, b, ctx, o = res.machine, res.ct.get("build") or {}, res.context, res.ct.get("options") or {}
-    caches = ", ".join(f"{n} {cr.format_bytes(s)}" for n, s in res.caches()) or "not recorded"
+    caches = ", ".join(f"{n} {cr.format_bytes(s)}" for n, s in res.caches())
+    source = res.caches_source()
+    caches = (f"{caches} (from {source})" if caches else
+              "unknown (no sysfs cache directories, and CPUID describes none)" if source == "unknown"
+              else "not recorded")
     tsc = m.get("tsc") if isinstance(m.get("tsc"), dict) else {}
     pmu = m.get("pmu") if isinstance(m.get("pmu"), dict) else None
     load = ctx.get("load_avg")

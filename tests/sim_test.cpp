@@ -109,7 +109,7 @@ TEST(SimGeometry, HostKeepsPowerOfTwoCachesAndAdaptsOthers) {
                                {1, "Instruction", 32 << 10, 64, 8, ""},
                                {2, "Unified", 2 << 20, 64, 16, ""},
                                {3, "Unified", 107520ull << 10, 64, 15, ""}};
-  Geometry g = host_geometry(c);
+  Geometry g = host_geometry({c, "sysfs"});
   EXPECT_EQ(g.d1.arg(), "49152,12,64");
   EXPECT_EQ(g.i1.arg(), "32768,8,64");
   // 65536 sets, as wide as the size allows: 26-way, 104 MiB (what valgrind
@@ -117,16 +117,30 @@ TEST(SimGeometry, HostKeepsPowerOfTwoCachesAndAdaptsOthers) {
   EXPECT_EQ(g.ll.arg(), "109051904,26,64");
   EXPECT_NE(g.note.find("L3"), std::string::npos);
   EXPECT_NE(g.source.find("L3"), std::string::npos);
+  EXPECT_NE(g.source.find("sysfs"), std::string::npos);
+}
+
+TEST(SimGeometry, LastLevelWaysUnknownAreAssumedAndSaidSo) {
+  // The Zen 5 guest's legacy CPUID: L3 508 MiB, ways deferred to a leaf it lacks.
+  std::vector<CacheLevel> c = {{1, "Data", 48 << 10, 64, 12, ""},
+                               {1, "Instruction", 32 << 10, 64, 8, ""},
+                               {2, "Unified", 1 << 20, 64, 8, ""},
+                               {3, "Unified", 508ull << 20, 64, 0, ""}};
+  Geometry g = host_geometry({c, "CPUID leaves 0x80000005/6"});
+  EXPECT_EQ(g.d1.arg(), "49152,12,64");
+  EXPECT_NE(g.note.find("L3 ways not given by CPUID leaves 0x80000005/6: assumed 16"), std::string::npos)
+      << g.note;
+  EXPECT_NE(g.source.find("CPUID"), std::string::npos);
 }
 
 TEST(SimGeometry, HostWithoutLevelsIsAnError) {
-  EXPECT_THROW(host_geometry({}), std::runtime_error);
+  EXPECT_THROW(host_geometry({{}, "unknown"}), std::runtime_error);
   std::vector<CacheLevel> no_ll = {{1, "Data", 32768, 64, 8, ""}, {1, "Instruction", 32768, 64, 8, ""}};
-  EXPECT_THROW(host_geometry(no_ll), std::runtime_error);
+  EXPECT_THROW(host_geometry({no_ll, "sysfs"}), std::runtime_error);
   std::vector<CacheLevel> zero_ways = {{1, "Data", 32768, 64, 0, ""},
                                        {1, "Instruction", 32768, 64, 8, ""},
                                        {2, "Unified", 1 << 20, 64, 16, ""}};
-  EXPECT_THROW(host_geometry(zero_ways), std::runtime_error);
+  EXPECT_THROW(host_geometry({zero_ways, "sysfs"}), std::runtime_error);
 }
 
 TEST(SimIterations, FixedCountsFromTheSpecOrFromOpsPerIteration) {
