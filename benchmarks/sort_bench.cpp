@@ -25,6 +25,7 @@
 #include <pdqsort.h>
 
 #include "harness/registry.h"
+#include "harness/tuning.h"
 #include "kernels/sort/chunked_merge_sort.h"
 #include "kernels/sort/naive_merge_sort.h"
 #include "kernels/sort/radix_sort.h"
@@ -116,6 +117,16 @@ const std::vector<K>& cached_input(const std::string& shape, std::size_t n) {
   return last;
 }
 
+// The kernels' chunks come from the harness's tuning hierarchy (harness/
+// tuning.h), not from the kernel's own sysfs probe: the host's L2 in a timed
+// run, a fixed one under the sim backend. Read when a benchmark runs, never
+// at registration (a static initialiser reading the host would shape the
+// sim child's heap).
+template <class K>
+std::size_t chunk_elems(std::size_t l2_fraction) {
+  return std::max<std::size_t>(1, tuning().l2 / l2_fraction / sizeof(K));
+}
+
 // One sort under test: `prepare` runs once, untimed (allocates any scratch a
 // caller of that library would keep); `sort` is what the timed loop calls.
 template <class K>
@@ -133,7 +144,7 @@ std::vector<Variant<K>> variants() {
       {"ct_chunked", Role::optimised,
        "cachetick: radix-sorted L2/8 chunks, branch-free merges (AVX2 for u32), scratch kept",
        [](std::size_t n) -> Fn {
-         auto sorter = std::make_shared<cs::ChunkedMergeSorter<K>>();
+         auto sorter = std::make_shared<cs::ChunkedMergeSorter<K>>(chunk_elems<K>(8));
          // Grow and touch the scratch now, not in the timed loop: unsorted
          // keys, so the presorted shortcut does not skip the scratch.
          std::vector<K> warm(n);
@@ -150,7 +161,9 @@ std::vector<Variant<K>> variants() {
       {"naive_chunked", Role::naive,
        "std::stable_sort per L2/4 chunk, then std::merge passes (allocates per call)",
        [](std::size_t) -> Fn {
-         return [](K* p, std::size_t m) { cs::naive_chunked_sort(std::span<K>(p, m)); };
+         return [chunk = chunk_elems<K>(4)](K* p, std::size_t m) {
+           cs::naive_chunked_sort(std::span<K>(p, m), cs::Identity{}, chunk);
+         };
        }},
       {"std_sort", Role::peer, "std::sort (introsort; not stable)",
        [](std::size_t) -> Fn { return [](K* p, std::size_t m) { std::sort(p, p + m); }; }},
@@ -248,8 +261,7 @@ void register_chunk_sweep(std::size_t n) {
     s.op = "element";
     s.ops_per_iter = static_cast<double>(n);
     s.note = "chunk sweep: ct_chunked with " + std::to_string(kib) +
-             " KiB chunks (default L2/8 = " +
-             std::to_string(cs::default_chunk_elems<std::uint32_t>() * 4 / 1024) + " KiB)";
+             " KiB chunks (default: L2/8, see `cachetick run`'s tuning line)";
     const std::size_t chunk = kib * 1024 / sizeof(std::uint32_t);
     add(s, [n, chunk](benchmark::State& st, Probe& p) {
       const auto& pristine = cached_input<std::uint32_t>("random", n);

@@ -25,6 +25,7 @@
 #include "harness/reporter.h"
 #include "harness/sim.h"
 #include "harness/tsc.h"
+#include "harness/tuning.h"
 
 namespace cachetick {
 
@@ -212,6 +213,9 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
   }
 
   ctx["machine"] = machine_context();
+  ctx["tuning"] = {{"l1d_bytes", tuning().l1d}, {"l2_bytes", tuning().l2}, {"l3_bytes", tuning().l3},
+                   {"source", tuning().source},
+                   {"what", "cache sizes handed to kernels that size blocks by the cache (the chunked sort)"}};
   ctx["build"] = build_context();
   ctx["options"] = {{"filter", o.filter},        {"families", o.families},
                     {"repetitions", reps},        {"min_time_s", min_time},

@@ -1,6 +1,7 @@
 #include "harness/sim.h"
 
 #include <fcntl.h>
+#include <gnu/libc-version.h>
 #include <signal.h>
 #include <sys/personality.h>
 #include <sys/wait.h>
@@ -19,11 +20,13 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
+#include "harness/tuning.h"
 
 namespace cachetick::sim {
 
@@ -71,21 +74,29 @@ Cache adapt(const CacheLevel& c, const char* label, std::string& note) {
 
 }  // namespace
 
-Geometry host_geometry(const std::vector<CacheLevel>& caches) {
+Geometry host_geometry(const HostCaches& caches) {
   const CacheLevel *i1 = nullptr, *d1 = nullptr, *ll = nullptr;
-  for (const CacheLevel& c : caches) {
+  for (const CacheLevel& c : caches.levels) {
     if (c.level == 1 && c.type == "Instruction") i1 = &c;
     if (c.level == 1 && c.type == "Data") d1 = &c;
     if (c.level >= 2 && c.type == "Unified" && (!ll || c.level > ll->level)) ll = &c;
   }
   if (!i1 || !d1 || !ll)
-    throw std::runtime_error("sysfs lists no L1i, L1d and unified last-level cache; "
+    throw std::runtime_error("this host's caches (" + caches.source +
+                             ") do not include an L1i, an L1d and a unified last level; "
                              "use the reference geometry");
   Geometry g;
   g.i1 = adapt(*i1, "L1i", g.note);
   g.d1 = adapt(*d1, "L1d", g.note);
-  g.ll = adapt(*ll, ("L" + std::to_string(ll->level)).c_str(), g.note);
-  g.source = "host (sysfs): L1i, L1d, L" + std::to_string(ll->level) + " as LL";
+  CacheLevel last = *ll;
+  const std::string name = "L" + std::to_string(ll->level);
+  if (last.ways <= 0) {
+    last.ways = 16;
+    g.note += (g.note.empty() ? "" : "; ") + name + " ways not given by " + caches.source +
+              ": assumed 16";
+  }
+  g.ll = adapt(last, name.c_str(), g.note);
+  g.source = "host (" + caches.source + "): L1i, L1d, " + name + " as LL";
   return g;
 }
 
@@ -244,7 +255,24 @@ class CacheScrub {
 
 }  // namespace
 
+// Google Benchmark describes the host before the first benchmark (CPUInfo:
+// sysfs caches, /proc/cpuinfo; SystemInfo: the host name), in strings and
+// vectors whose sizes differ from host to host. Made on the main thread, they
+// shaped the heap the counted benchmarks then used: on one machine, the same
+// binary counted boost::flyweight's map_key 1.8% more instructions with an
+// Intel guest's sysfs, cpuinfo and host name bound over this one's (a
+// flyweight's hash is its address). Made on a thread of their own, they live
+// in that thread's malloc arena, and the main thread's heap is the same on
+// every host.
+void describe_host_off_the_main_heap() {
+  std::thread([] {
+    benchmark::CPUInfo::Get();
+    benchmark::SystemInfo::Get();
+  }).join();
+}
+
 int run_child(const std::string& dir) {
+  describe_host_off_the_main_heap();
   std::ifstream sel(dir + "/select");
   if (!sel) {
     std::fprintf(stderr, "cachetick sim child: cannot read %s/select\n", dir.c_str());
@@ -265,6 +293,7 @@ int run_child(const std::string& dir) {
     std::fprintf(stderr, "cachetick sim child: cannot read %s/ll_bytes\n", dir.c_str());
     return 2;
   }
+  use_reference_tuning();  // kernels tuned for one fixed hierarchy on every host
   static const CacheScrub scrub(ll_bytes);
   clear_collectors();
   install_collector(make_collector());
@@ -384,16 +413,52 @@ std::string sig3(double v) {
   return b;
 }
 
+// The child's whole environment. Fixed: the client's stack holds it, and
+// where the stack sits decides cache sets. LD_BIND_NOW: every PLT symbol is
+// resolved at start-up, so the dynamic linker's lazy lookups never land
+// inside a measured region. GLIBC_TUNABLES: glibc sizes memcpy/memset
+// strategies from the CPU's caches; inside valgrind the CPU is valgrind's
+// own canned model, picked by the host's ISA level (on every AVX2 host an
+// Intel Haswell: L1d 32 KiB, L2 256 KiB, L3 8 MiB), and these are the
+// thresholds glibc derives from it, pinned so that they stay put should a
+// valgrind pass more of the host through. What remains host-dependent is
+// recorded (guest_environment) and checked by the gate.
+std::vector<std::string> child_environment() {
+  std::vector<std::string> env = {
+      "PATH=/usr/bin:/bin", "LC_ALL=C", "LD_BIND_NOW=1",
+      "GLIBC_TUNABLES=glibc.cpu.x86_data_cache_size=0x8000:glibc.cpu.x86_shared_cache_size=0x800000:"
+      "glibc.cpu.x86_non_temporal_threshold=0x200000:glibc.cpu.x86_rep_movsb_threshold=0x2000:"
+      "glibc.cpu.x86_rep_stosb_threshold=0x800"};
+  if (const char* lib = std::getenv("VALGRIND_LIB")) env.push_back(std::string("VALGRIND_LIB=") + lib);
+  return env;
+}
+
+// What the child's C library sees of the CPU under valgrind (ld.so's
+// --list-diagnostics, run the way the child is): the ISA level, family and
+// model, the string-function preferences and the thresholds glibc's ifuncs
+// choose by. Equal on two hosts, glibc runs the same code on both; the gate
+// compares it with the baseline's. Empty when it cannot be read.
+json guest_environment(const std::string& valgrind) {
+  std::string cmd = "env -i";
+  for (const std::string& e : child_environment()) cmd += " '" + e + "'";
+  cmd += " '" + valgrind + "' -q /lib64/ld-linux-x86-64.so.2 --list-diagnostics 2>/dev/null";
+  std::istringstream in(command_output(cmd));
+  json cpu = json::object();
+  static const std::regex keep(R"(^x86\.cpu_features\.(basic\.(family|model)|isa_1|preferred\.\w+|)"
+                               R"(\w+_threshold|\w*cache_size|xsave_state_size)=(\S+)$)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, keep)) cpu[line.substr(17, line.find('=') - 17)] = m[m.size() - 1].str();
+  }
+  return {{"glibc", gnu_get_libc_version()}, {"cpu_features", cpu}};
+}
+
 // Runs the child under valgrind; returns its wait status, or -1 (and says
 // why) when it could not be started.
 int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args) {
-  // A fixed environment and argv: the client's stack holds both, and where
-  // the stack (and so every stack variable) sits decides cache sets.
-  // LD_BIND_NOW: every PLT symbol is resolved at start-up, so the dynamic
-  // linker's lazy lookups (thousands of instructions whose misses vary with
-  // the lookup path) never land inside the first measured region of a call.
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C", "LD_BIND_NOW=1"};
-  if (const char* lib = std::getenv("VALGRIND_LIB")) env.push_back(std::string("VALGRIND_LIB=") + lib);
+  // A fixed argv and environment (child_environment): the client's stack
+  // holds both, and where the stack sits decides cache sets.
+  std::vector<std::string> env = child_environment();
   std::vector<char*> argv, envp;
   for (const auto& a : vg_args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -638,7 +703,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
     geo = reference_geometry();
   } else if (o.sim_cache == "host") {
     try {
-      geo = host_geometry(sysfs_caches());
+      geo = host_geometry(host_caches());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "cachetick run: --sim-cache host: %s\n", e.what());
       return 2;
@@ -699,6 +764,8 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
                     {"command_line", argv_for_record}};
   ctx["sim"] = {
       {"tool", vg_version + " callgrind"},
+      {"environment", {{"valgrind", vg_version}, {"guest", guest_environment(valgrind)},
+                       {"child_env", child_environment()}}},
       {"geometry", {{"I1", cache_json(geo.i1)}, {"D1", cache_json(geo.d1)},
                     {"LL", cache_json(geo.ll)}, {"source", geo.source}, {"note", geo.note}}},
       {"valgrind_options", vg_opts},
@@ -707,7 +774,8 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
       {"collection", "only inside the measured loop (callgrind client requests); caches warm from set-up"},
       {"iterations", "Spec::sim_iterations, else ceil(" + std::to_string(int(kTargetOps)) +
                          " / ops_per_iter); one repetition"},
-      {"est_cycles_model", "L1 hits + 5 x LL hits + 35 x RAM hits (iai-callgrind)"}};
+      {"est_cycles_model", "L1 hits + 5 x LL hits + 35 x RAM hits (iai-callgrind)"},
+      {"kernel_tuning", reference_tuning().source}};
   ctx["units"] = {
       {"instructions_per_op", "instructions executed per operation (callgrind Ir)"},
       {"d1_misses_per_op", "simulated L1 data-cache misses per operation, reads + writes"},

@@ -61,6 +61,7 @@ class Result:
         self.core = {}       # name -> [core share, one per repetition that has one]
         self.order = []
         self.geometry = None
+        self.environment = None  # sim: what the child's libraries saw (flattened)
         self.load()
 
     def load(self):
@@ -84,6 +85,8 @@ class Result:
             if isinstance(sim, dict) and isinstance(sim.get("geometry"), dict):
                 g = sim["geometry"]
                 self.geometry = {k: g.get(k) for k in ("I1", "D1", "LL")}
+            if isinstance(sim, dict) and isinstance(sim.get("environment"), dict):
+                self.environment = flatten(sim["environment"])
         for i, b in enumerate(doc["benchmarks"]):
             if not isinstance(b, dict) or not isinstance(b.get("name"), str):
                 raise BadInput(f"{self.path}: benchmark #{i} has no name")
@@ -136,6 +139,26 @@ class Result:
 
 
 # ---- deciding -----------------------------------------------------------------
+
+def flatten(d, prefix=""):
+    """{"a": {"b": 1}} -> {"a.b": 1}: one key per fact, for naming differences."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def environment_differences(base, new):
+    """The sim facts that differ between two results ([] when equal or unrecorded)."""
+    if not base.environment or not new.environment:
+        return []
+    keys = sorted(set(base.environment) | set(new.environment))
+    return [f"{k}: baseline {base.environment.get(k)!r}, new {new.environment.get(k)!r}"
+            for k in keys if base.environment.get(k) != new.environment.get(k)]
+
 
 def pct(x):
     if x == math.inf:
@@ -243,6 +266,10 @@ def main(argv):
     ap.add_argument("--judge-shared", action="store_true",
                     help="timings: judge rows that ran on a shared core too (median core share "
                          f"< {SHARED_CORE_BELOW:g} on either side); by default they are shown, not judged")
+    ap.add_argument("--environment-mismatch", choices=("error", "skip"), default="error",
+                    help="sim: when the baseline was simulated in another environment (valgrind, "
+                         "glibc, the CPU model valgrind presents, the child's environment): "
+                         "error = exit 2; skip = say so and exit 0 without judging (the gate)")
     ap.add_argument("--filter", help="only benchmarks whose name matches this regex")
     ap.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (PR comment)")
     try:
@@ -269,6 +296,15 @@ def main(argv):
         print(f"compare.py: invalid --filter: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
+    env_diff = environment_differences(base, new)
+    if env_diff:
+        why = ("the counts were simulated in different environments, so the same code may have "
+               "run differently (another glibc choice, another valgrind): " + "; ".join(env_diff))
+        if args.environment_mismatch == "skip":
+            print(f"compare.py: not judged: {why}. Regenerate the baseline in this environment "
+                  "to gate here (scripts/baseline.sh).")
+            return EXIT_OK
+        problems.append(why)
     if base.geometry and new.geometry and base.geometry != new.geometry:
         problems.append("the simulated cache geometries differ (baseline "
                         f"{json.dumps(base.geometry)}, new {json.dumps(new.geometry)}): "

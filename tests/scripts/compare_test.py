@@ -19,7 +19,12 @@ GEOMETRY = {"I1": {"size_bytes": 32768, "assoc": 8, "line_bytes": 64},
             "LL": {"size_bytes": 33554432, "assoc": 16, "line_bytes": 64}}
 
 
-def sim_doc(rows, geometry=GEOMETRY, complete=True):
+ENVIRONMENT = {"valgrind": "valgrind-3.19.0",
+               "guest": {"glibc": "2.36", "cpu_features": {"basic.family": "0x6", "isa_1": "0x7"}},
+               "child_env": ["PATH=/usr/bin:/bin", "LC_ALL=C"]}
+
+
+def sim_doc(rows, geometry=GEOMETRY, complete=True, environment=ENVIRONMENT):
     """rows: name -> (instructions, d1, ll, est_cycles) per op."""
     bs = []
     for name, (ir, d1, ll, cyc) in rows.items():
@@ -29,7 +34,8 @@ def sim_doc(rows, geometry=GEOMETRY, complete=True):
                    "ll_misses_per_op": ll, "est_cycles_per_op": cyc,
                    "cachetick": {"backend": "sim"}})
     return {"context": {}, "benchmarks": bs,
-            "cachetick": {"backend": "sim", "complete": complete, "sim": {"geometry": geometry}}}
+            "cachetick": {"backend": "sim", "complete": complete,
+                          "sim": {"geometry": geometry, "environment": environment}}}
 
 
 def time_doc(rows, cachetick=True, core=None):
@@ -245,6 +251,25 @@ class CompareTest(unittest.TestCase):
         base = self.write("b.json", sim_doc({"a/x/w/1": (1, 0, 0, 1)}))
         new = self.write("n.json", sim_doc({"a/x/w/1": (1, 0, 0, 1)}, geometry=other))
         self.assertBad(*self.run_compare(base, new), "geometries differ")
+
+    def test_environment_mismatch_is_named_and_not_judged(self):
+        rows = {"a/x/w/1": (10.0, 0.5, 0.01, 20.0)}
+        slower = {"a/x/w/1": (20.0, 0.5, 0.01, 40.0)}
+        other = json.loads(json.dumps(ENVIRONMENT))
+        other["guest"]["cpu_features"]["isa_1"] = "0x3"  # a host without AVX2: another CPU model
+        base = self.write("base.json", sim_doc(rows))
+        new = self.write("new.json", sim_doc(slower, environment=other))
+        rc, out = self.run_compare(base, new)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("guest.cpu_features.isa_1: baseline '0x7', new '0x3'", out)
+        rc, out = self.run_compare(base, new, "--environment-mismatch", "skip")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("not judged", out)
+        self.assertNotIn("REGRESSED", out)
+        # Same environment: judged as usual, the regression caught.
+        rc, out = self.run_compare(base, self.write("same.json", sim_doc(slower)),
+                                   "--environment-mismatch", "skip")
+        self.assertEqual(rc, 1, out)
 
     def test_sim_against_time(self):
         base = self.write("b.json", sim_doc({"a/x/w/1": (1, 0, 0, 1)}))
