@@ -36,6 +36,13 @@ expect 0 "Usage|run"            -- "$bin" --help
 expect 0 "filter"               -- "$bin" run --help
 expect 2 "subcommand|required"  -- "$bin"
 expect 2 "unknown command .bogus." -- "$bin" bogus
+expect 2 "CACHETICK_PRETEND: unknown condition 'no-such'.*no-rdtscp" -- env CACHETICK_PRETEND=no-such "$bin" list
+expect 0 "INJECTED host conditions.*no-rdtscp" -- \
+  env CACHETICK_PRETEND=no-rdtscp "$bin" run --quick --filter '^harness' --no-out
+expect 0 "end lfence; rdtsc; lfence \(CPUID's RDTSCP ignored" -- \
+  env CACHETICK_PRETEND=no-rdtscp "$bin" run --quick --filter '^harness' --no-out
+expect 0 "caches \(unknown\): not known" -- \
+  env CACHETICK_PRETEND=no-sysfs-caches,no-cpuid-caches "$bin" run --quick --filter '^harness' --no-out
 expect 2 "--nonsense|not expected|extra" -- "$bin" run --nonsense
 expect 2 "repetitions|range"    -- "$bin" run --repetitions 0
 expect 2 "repetitions|could not|convert" -- "$bin" run --repetitions abc

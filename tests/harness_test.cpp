@@ -5,15 +5,18 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "harness/atomic_file.h"
 #include "harness/context.h"
 #include "harness/core_share.h"
+#include "harness/pretend.h"
 #include "harness/probe.h"
 #include "harness/registry.h"
 #include "harness/reporter.h"
@@ -140,9 +143,102 @@ TEST(Context, ParsesSysfsCacheLayout) {
   fs::remove_all(d);
 }
 
+namespace {
+// Recorded CPUID answers (leaf, subleaf) -> registers, for the decoder.
+struct FakeCpuid {
+  std::map<std::pair<unsigned, unsigned>, CpuidRegs> regs;
+};
+FakeCpuid g_fake_cpuid;
+CpuidRegs fake_cpuid(unsigned leaf, unsigned sub) {
+  auto it = g_fake_cpuid.regs.find({leaf, sub});
+  return it == g_fake_cpuid.regs.end() ? CpuidRegs{} : it->second;
+}
+CpuidRegs vendor_regs(unsigned max_leaf, const char* v) {  // leaf 0: "GenuineIntel" as ebx, edx, ecx
+  CpuidRegs r{max_leaf, 0, 0, 0};
+  std::memcpy(&r.ebx, v, 4), std::memcpy(&r.edx, v + 4, 4), std::memcpy(&r.ecx, v + 8, 4);
+  return r;
+}
+// Leaf 4 / 0x8000001D format: type, level, ways, line, sets.
+CpuidRegs det_cache(unsigned type, unsigned level, unsigned ways, unsigned line, unsigned sets) {
+  return {type | (level << 5), (ways - 1) << 22 | (line - 1), sets - 1, 0};
+}
+}  // namespace
+
+TEST(Context, CpuidLeaf4DescribesIntelCaches) {
+  // Sapphire Rapids as its sysfs reads: L1d 48K 12-way, L1i 32K 8-way, L2 2M 16-way, L3 105M 15-way.
+  g_fake_cpuid.regs = {{{0, 0}, vendor_regs(0x1f, "GenuineIntel")},
+                       {{4, 0}, det_cache(1, 1, 12, 64, 64)},
+                       {{4, 1}, det_cache(2, 1, 8, 64, 64)},
+                       {{4, 2}, det_cache(3, 2, 16, 64, 2048)},
+                       {{4, 3}, det_cache(3, 3, 15, 64, 114688)}};
+  std::string src;
+  const auto c = cpuid_caches(fake_cpuid, &src);
+  EXPECT_EQ(src, "CPUID leaf 4");
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0].type, "Data");
+  EXPECT_EQ(c[0].size_bytes, 48u << 10);
+  EXPECT_EQ(c[0].ways, 12);
+  EXPECT_EQ(c[1].type, "Instruction");
+  EXPECT_EQ(c[2].size_bytes, 2u << 20);
+  EXPECT_EQ(c[3].size_bytes, 105ull << 20);
+  EXPECT_EQ(c[3].ways, 15);
+  EXPECT_EQ(caches_text(c), "L1d 48KiB L2 2MiB L3 105MiB");
+}
+
+TEST(Context, CpuidLegacyAmdLeavesDescribeZen5Guest) {
+  // Registers read on the Zen 5 guest (no TOPOEXT, so no 0x8000001D).
+  g_fake_cpuid.regs = {{{0, 0}, vendor_regs(0xd, "AuthenticAMD")},
+                       {{0x80000000, 0}, {0x80000021, 0, 0, 0}},
+                       {{0x80000001, 0}, {0x00b00f21, 0x40000000, 0x440001f1, 0x25d3fbff}},
+                       {{0x80000005, 0}, {0xff60ff40, 0xff60ff40, 0x300c0140, 0x20080140}},
+                       {{0x80000006, 0}, {0x40802040, 0x60804040, 0x04006140, 0x0fe09140}}};
+  std::string src;
+  const auto c = cpuid_caches(fake_cpuid, &src);
+  EXPECT_EQ(src, "CPUID leaves 0x80000005/6");
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0].size_bytes, 48u << 10);
+  EXPECT_EQ(c[0].ways, 12);
+  EXPECT_EQ(c[1].size_bytes, 32u << 10);
+  EXPECT_EQ(c[1].type, "Instruction");
+  EXPECT_EQ(c[2].size_bytes, 1u << 20);
+  EXPECT_EQ(c[2].ways, 8);
+  EXPECT_EQ(c[3].size_bytes, 508ull << 20);
+  EXPECT_EQ(c[3].ways, 0);  // code 9: "see 0x8000001D", which this CPU lacks: unknown, not invented
+  EXPECT_EQ(c[3].line_bytes, 64);
+}
+
+TEST(Context, CpuidTopoextLeafWinsOverLegacyOnAmd) {
+  g_fake_cpuid.regs = {{{0, 0}, vendor_regs(0x10, "AuthenticAMD")},
+                       {{0x80000000, 0}, {0x80000021, 0, 0, 0}},
+                       {{0x80000001, 0}, {0, 0, 1u << 22, 0}},
+                       {{0x8000001D, 0}, det_cache(1, 1, 8, 64, 64)},
+                       {{0x8000001D, 1}, det_cache(3, 3, 16, 64, 32768)},
+                       {{0x80000005, 0}, {0, 0, 0x300c0140, 0x20080140}}};
+  std::string src;
+  const auto c = cpuid_caches(fake_cpuid, &src);
+  EXPECT_EQ(src, "CPUID leaf 0x8000001D");
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[1].size_bytes, 32ull << 20);
+  EXPECT_EQ(c[1].ways, 16);
+}
+
+TEST(Context, CachesComeFromSysfsElseCpuidElseUnknown) {
+  g_fake_cpuid.regs = {{{0, 0}, vendor_regs(0x1f, "GenuineIntel")}, {{4, 0}, det_cache(1, 1, 8, 64, 64)}};
+  const std::vector<CacheLevel> sysfs = {{1, "Data", 48 << 10, 64, 12, "0"}};
+  EXPECT_EQ(choose_caches(sysfs, fake_cpuid).source, "sysfs");
+  EXPECT_EQ(choose_caches(sysfs, fake_cpuid).levels[0].size_bytes, 48u << 10);
+  const HostCaches by_cpuid = choose_caches({}, fake_cpuid);
+  EXPECT_EQ(by_cpuid.source, "CPUID leaf 4");
+  EXPECT_EQ(by_cpuid.levels[0].size_bytes, 32u << 10);
+  g_fake_cpuid.regs = {{{0, 0}, vendor_regs(0x1f, "SomeNewVendor")}};  // leaf 4 answers zeros
+  EXPECT_EQ(choose_caches({}, fake_cpuid).source, "unknown");
+  EXPECT_TRUE(choose_caches({}, fake_cpuid).levels.empty());
+  EXPECT_EQ(choose_caches({}, nullptr).source, "unknown");  // no CPUID at all (or injected away)
+}
+
 TEST(Context, MachineContextHasTheFieldsReadersNeed) {
   auto j = machine_context();
-  for (const char* k : {"cpu_model", "logical_cpus", "caches", "tsc", "kernel", "pmu", "governor", "turbo"})
+  for (const char* k : {"cpu_model", "logical_cpus", "caches", "caches_source", "pretend", "tsc", "kernel", "pmu", "governor", "turbo"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_FALSE(j["pmu"]["reason"].get<std::string>().empty());
   auto b = build_context();
@@ -157,6 +253,46 @@ TEST(Tsc, FrequencyIsPlausibleAndMonotonic) {
   EXPECT_NEAR(t.hz, t.measured_hz, 0.02 * t.hz);
   std::uint64_t a = tsc_begin(), b = tsc_end();
   EXPECT_LE(a, b);
+}
+
+TEST(Tsc, EndReadUsesRdtscpOnlyWhereItCanRun) {
+  EXPECT_TRUE(choose_end_read(true, false, false).rdtscp);
+  EXPECT_EQ(choose_end_read(true, false, false).instructions, "rdtscp; lfence");
+  // CPUID lacks it; valgrind (its CPUID view may claim rdtscp, its decoder
+  // refuses it where the host lacks it); a test injecting the condition.
+  for (const EndRead& r : {choose_end_read(false, false, false), choose_end_read(true, true, false),
+                           choose_end_read(true, false, true)}) {
+    EXPECT_FALSE(r.rdtscp);
+    EXPECT_EQ(r.instructions, "lfence; rdtsc; lfence");
+    EXPECT_FALSE(r.why.empty());
+  }
+  EXPECT_NE(choose_end_read(false, false, false).why.find("CPUID does not advertise"), std::string::npos);
+  EXPECT_NE(choose_end_read(true, true, false).why.find("valgrind"), std::string::npos);
+  EXPECT_NE(choose_end_read(true, false, true).why.find("injected"), std::string::npos);
+}
+
+// The injected condition reaches the timer actually installed, on any host.
+TEST(Tsc, InjectedNoRdtscpEndsBatchesWithFencedRdtsc) {
+  set_pretend_for_test("no-rdtscp");
+  const EndRead r = select_end_read();
+  EXPECT_FALSE(r.rdtscp);
+  EXPECT_FALSE(detail::g_end_rdtscp);
+  std::uint64_t a = tsc_begin(), b = tsc_end();
+  EXPECT_LE(a, b);
+  restore_pretend_from_env();
+  select_end_read();
+}
+
+TEST(Pretend, ParsesKnownConditionsAndRefusesUnknownOnes) {
+  set_pretend_for_test("no-rdtscp,no-sysfs-caches");
+  EXPECT_TRUE(pretending(Pretend::no_rdtscp));
+  EXPECT_TRUE(pretending(Pretend::no_sysfs_caches));
+  EXPECT_FALSE(pretending(Pretend::papi_disabled));
+  EXPECT_EQ(pretended(), (std::vector<std::string>{"no-rdtscp", "no-sysfs-caches"}));
+  EXPECT_THROW(set_pretend_for_test("no-rdtscp,no-such-thing"), std::invalid_argument);
+  set_pretend_for_test("");
+  EXPECT_TRUE(pretended().empty());
+  restore_pretend_from_env();
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemp) {
