@@ -1,7 +1,6 @@
 #include "harness/context.h"
 
 #include <linux/perf_event.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "harness/build_info.h"
+#include "harness/perf_events.h"
 #include "harness/pretend.h"
 #include "harness/tsc.h"
 
@@ -236,16 +236,10 @@ std::string caches_text(const std::vector<CacheLevel>& levels) {
   return s;
 }
 
+// Through open_perf_event, so that CACHETICK_PRETEND=no-pmu / no-perf-event
+// reach this answer as they reach the counters.
 PmuStatus pmu_status() {
-  perf_event_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.size = sizeof a;
-  a.type = PERF_TYPE_HARDWARE;
-  a.config = PERF_COUNT_HW_CPU_CYCLES;
-  a.disabled = 1;
-  a.exclude_kernel = 1;
-  a.exclude_hv = 1;
-  int fd = static_cast<int>(syscall(SYS_perf_event_open, &a, 0, -1, -1, 0));
+  const int fd = open_perf_event(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, true, -1);
   PmuStatus s;
   if (fd >= 0) {
     close(fd);
@@ -253,7 +247,7 @@ PmuStatus pmu_status() {
     s.reason = "perf_event_open(cycles) succeeded";
     return s;
   }
-  const int e = errno;
+  const int e = -fd;
   const std::string paranoid = read_line("/proc/sys/kernel/perf_event_paranoid");
   if (e == ENOENT || e == EOPNOTSUPP || e == ENODEV)
     s.reason = "no hardware PMU exposed to this system (virtualised without "
@@ -279,7 +273,6 @@ nlohmann::json machine_context() {
                       {"ways", c.ways}, {"shared_cpu_list", c.shared_cpu_list}});
   j["caches"] = caches;
   j["caches_source"] = hc.source;
-  j["pretend"] = pretended();  // injected host conditions (tests); [] on a real run
   const TscInfo& t = tsc_info();
   j["tsc"] = {{"hz", t.hz}, {"ghz", t.hz / 1e9}, {"source", t.source},
               {"measured_hz", t.measured_hz}, {"invariant", t.invariant},
@@ -297,6 +290,9 @@ nlohmann::json machine_context() {
   j["pmu"] = {{"available", pmu.available}, {"reason", pmu.reason},
               {"perf_event_paranoid",
                nullable(read_line("/proc/sys/kernel/perf_event_paranoid"))}};
+  // Injected host conditions (harness/pretend.h): the figures describe a
+  // pretended host, and the file must say so.
+  j["pretend"] = pretended();
   j["governor"] = nullable(read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"));
   const std::string no_turbo = read_line("/sys/devices/system/cpu/intel_pstate/no_turbo");
   const std::string boost = read_line("/sys/devices/system/cpu/cpufreq/boost");

@@ -7,6 +7,8 @@
 
 #include "harness/alloc_tracker.h"
 #include "harness/papi_collector.h"
+#include "harness/perf_events.h"
+#include "harness/pretend.h"
 
 namespace cachetick {
 
@@ -55,6 +57,43 @@ CounterEnvironment counter_environment() {
   return env;
 }
 
+namespace {
+
+nlohmann::json allocations_context(const CounterPlan& plan) {
+  if (!plan.allocs)
+    return {{"available", false},
+            {"reason", plan.allocs_reason.empty() ? std::string("not requested") : plan.allocs_reason}};
+  return {
+      {"available", true},
+      {"hooks", alloc_hooks_description()},
+      {"allocs_per_op", "heap allocations inside the timed loop during Google Benchmark's "
+                        "memory pass (min(16, iterations) iterations, run after the first "
+                        "repetition; later repetitions skip it), divided by that pass's "
+                        "iterations x ops_per_iter; set-up excluded"},
+      {"alloc_bytes_per_op", "bytes requested inside that loop / the same ops"},
+      {"peak_heap_bytes", "highest heap in use during the whole memory pass (set-up included) "
+                          "above its level when the pass began, in usable allocation sizes"},
+      {"google_benchmark_fields", "allocs_per_iter, max_bytes_used, total_allocated_bytes and "
+                                  "net_heap_growth keep Google Benchmark's meaning: the whole "
+                                  "memory pass, set-up and its own bookkeeping included"},
+      {"timed_runs", "never counted: the hooks only count during the memory pass"}};
+}
+
+constexpr const char* kDomain =
+    "the benchmark's own thread (threads a kernel starts are not counted). PAPI: user space "
+    "(PAPI_DOM_USER). perf_event: user space (exclude_kernel, exclude_hv) for PMU events and "
+    "page faults; context switches and task clock are counted in the kernel, where they happen "
+    "(with exclude_kernel the kernel never counts a switch)";
+constexpr const char* kRead =
+    "once per batch: PAPI_start, and perf_event RESET + ENABLE per group, before the timed loop; "
+    "PAPI_stop and perf_event DISABLE + one read per group after it; all outside the TSC window "
+    "and Google Benchmark's timer. The counts include the loop's fixed entry/exit code, spread "
+    "over the batch's operations. A perf_event batch whose PMU group was not counted all the "
+    "time (multiplexed) is scaled by time enabled / time running, and its row carries "
+    "mpx_running, the share of the batch the group was counted";
+
+}  // namespace
+
 CounterSession::CounterSession(const std::string& spec) {
   // Parse first: a typo must fail fast, before PAPI spends time initialising.
   const CounterRequest req = parse_counter_request(spec);
@@ -62,59 +101,28 @@ CounterSession::CounterSession(const std::string& spec) {
     plan_.requested = spec;
     plan_.mode = "none";
     plan_.mode_note = "counters switched off (--counters none)";
-    plan_.backend = "not used";
+    plan_.papi.name = "papi";
+    plan_.kernel.name = "perf_event";
+    plan_.papi.description = plan_.kernel.description = "not used";
   } else {
-    plan_ = plan_counters(spec, papi_backend(), counter_environment());
+    plan_ = plan_counters(spec, papi_backend(), perf_event_backend(), counter_environment());
   }
-
+  const std::map<std::string, double> cost = install_event_collectors();
   nlohmann::json ctx = to_json(plan_);
-  ctx["domain"] = "user space of the benchmark's own thread (PAPI_DOM_USER; threads a kernel "
-                  "starts are not counted)";
-  ctx["read"] = "once per batch: PAPI_start before the timed loop and PAPI_stop (one read) after "
-                "it, outside the TSC window and Google Benchmark's timer; the counts include "
-                "the loop's fixed entry/exit code, spread over the batch's operations";
-  std::shared_ptr<PapiCollector> papi;
-  if (!plan_.events.empty()) {
-    papi = std::make_shared<PapiCollector>(plan_);
-    if (!papi->ok()) {
-      for (auto& c : plan_.counters)
-        if (c.available && c.kind != EventKind::allocation) {
-          c.available = false;
-          c.reason = papi->error();
-        }
-      plan_.events.clear();
-      ctx = to_json(plan_);
-      papi.reset();
-    } else {
-      ctx["start_stop_cost_us"] = papi->start_stop_cost_us();
-      install_collector(papi);
-      installed_ = true;
-    }
+  ctx["domain"] = kDomain;
+  ctx["read"] = kRead;
+  double total = 0;
+  for (const auto& [backend, us] : cost) {
+    ctx["backends"][backend]["start_stop_cost_us"] = us;
+    total += us;
   }
+  if (!cost.empty()) ctx["start_stop_cost_us"] = total;  // per batch, both backends
+  ctx["allocations"] = allocations_context(plan_);
   if (plan_.allocs) {
-    ctx["allocations"] = {
-        {"available", true},
-        {"hooks", alloc_hooks_description()},
-        {"allocs_per_op", "heap allocations inside the timed loop during Google Benchmark's "
-                          "memory pass (min(16, iterations) iterations, run after the first "
-                          "repetition; later repetitions skip it), divided by that pass's "
-                          "iterations x ops_per_iter; set-up excluded"},
-        {"alloc_bytes_per_op", "bytes requested inside that loop / the same ops"},
-        {"peak_heap_bytes", "highest heap in use during the whole memory pass (set-up included) "
-                            "above its level when the pass began, in usable allocation sizes"},
-        {"google_benchmark_fields", "allocs_per_iter, max_bytes_used, total_allocated_bytes and "
-                                    "net_heap_growth keep Google Benchmark's meaning: the whole "
-                                    "memory pass, set-up and its own bookkeeping included"},
-        {"timed_runs", "never counted: the hooks only count during the memory pass"}};
     // Installed last: innermost around the loop (see AllocTracker::start).
     install_collector(alloc_tracker());
     benchmark::RegisterMemoryManager(alloc_tracker().get());
     installed_ = memory_manager_ = true;
-  } else {
-    ctx["allocations"] = {{"available", false},
-                          {"reason", plan_.allocs_reason.empty()
-                                         ? std::string("not requested")
-                                         : plan_.allocs_reason}};
   }
   std::vector<std::string> summary = describe_plan(plan_);
   if (plan_.allocs)
@@ -122,6 +130,33 @@ CounterSession::CounterSession(const std::string& spec) {
                       "Benchmark's memory pass); peak = heap high-water per benchmark");
   ctx["summary"] = summary;
   context_ = ctx;
+}
+
+// One collector per backend with events, PAPI's first. A backend whose
+// collector cannot open its events loses its counters, with the reason.
+std::map<std::string, double> CounterSession::install_event_collectors() {
+  std::map<std::string, double> cost;
+  if (!plan_.papi.events.empty()) {
+    auto papi = std::make_shared<PapiCollector>(plan_);
+    if (!papi->ok()) {
+      drop_backend(plan_, plan_.papi, papi->error());
+    } else {
+      cost["papi"] = papi->start_stop_cost_us();
+      install_collector(papi);
+      installed_ = true;
+    }
+  }
+  if (!plan_.kernel.events.empty()) {
+    auto perf = std::make_shared<PerfEventCollector>(plan_);
+    if (!perf->ok()) {
+      drop_backend(plan_, plan_.kernel, perf->error());
+    } else {
+      cost["perf_event"] = perf->start_stop_cost_us();
+      install_collector(perf);
+      installed_ = true;
+    }
+  }
+  return cost;
 }
 
 CounterSession::~CounterSession() {
@@ -185,40 +220,58 @@ AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::
   return a;
 }
 
+namespace {
+
+// The event column: the event that counts it, else every candidate tried.
+std::string event_column(const CounterChoice& c) {
+  if (!c.event.empty()) return c.event;
+  std::string s;
+  for (const Candidate& t : c.tried)
+    s += (s.empty() ? "" : " | ") + (t.backend == "papi" ? t.event : t.backend + ":" + t.event);
+  return s.empty() ? std::string("-") : s;
+}
+
+void print_counter_table(const CounterPlan& plan) {
+  std::size_t wn = 7, we = 5;
+  for (const auto& c : plan.counters) {
+    wn = std::max(wn, c.name.size());
+    we = std::max(we, event_column(c).size());
+  }
+  std::printf("%-*s  %-10s  %-11s  %-*s  %-9s  %s\n", static_cast<int>(wn), "counter", "kind",
+              "backend", static_cast<int>(we), "event", "available", "why / what");
+  for (const auto& c : plan.counters) {
+    const CounterDef* d = find_counter(c.name);
+    const std::string why = c.available ? (d ? d->what : std::string("raw PAPI event")) : c.reason;
+    std::printf("%-*s  %-10s  %-11s  %-*s  %-9s  %s\n", static_cast<int>(wn), c.name.c_str(),
+                to_string(c.kind), c.backend.empty() ? "-" : c.backend.c_str(),
+                static_cast<int>(we), event_column(c).c_str(), c.available ? "yes" : "no",
+                why.c_str());
+  }
+}
+
+}  // namespace
+
 int counters_command(const std::string& spec) {
   CounterPlan plan;
+  const CounterEnvironment env = counter_environment();
   try {
-    plan = plan_counters(spec, papi_backend(), counter_environment());
+    plan = plan_counters(spec, papi_backend(), perf_event_backend(), env);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "cachetick counters: %s\n", e.what());
     return 2;
   }
-  const CounterEnvironment env = counter_environment();
-  std::printf("PAPI: %s\n", plan.backend.c_str());
+  std::printf("PAPI: %s\n", plan.papi.description.c_str());
+  std::printf("perf_event: %s\n", plan.kernel.description.c_str());
   std::printf("PMU: %s\n", env.pmu.available ? "available" : ("not available: " + env.pmu.reason).c_str());
   std::printf("perf_event_paranoid: %s\n",
               env.perf_event_paranoid.empty() ? "unreadable" : env.perf_event_paranoid.c_str());
+  if (!pretended().empty()) {
+    std::string list;
+    for (const std::string& c : pretended()) list += (list.empty() ? "" : ",") + c;
+    std::printf("pretend: CACHETICK_PRETEND=%s (injected host conditions)\n", list.c_str());
+  }
   std::printf("event set: %s (%s)\n\n", plan.mode.c_str(), plan.mode_note.c_str());
-  std::size_t wn = 7, we = 10;
-  auto event_of = [](const CounterChoice& c) {
-    if (!c.event.empty()) return c.event;
-    std::string s;
-    for (const auto& t : c.tried) s += (s.empty() ? "" : " | ") + t;
-    return s.empty() ? std::string("-") : s;
-  };
-  for (const auto& c : plan.counters) {
-    wn = std::max(wn, c.name.size());
-    we = std::max(we, event_of(c).size());
-  }
-  std::printf("%-*s  %-10s  %-*s  %-9s  %s\n", static_cast<int>(wn), "counter", "kind",
-              static_cast<int>(we), "PAPI event", "available", "why / what");
-  for (const auto& c : plan.counters) {
-    const CounterDef* d = find_counter(c.name);
-    const std::string why = c.available ? (d ? d->what : std::string("raw PAPI event")) : c.reason;
-    std::printf("%-*s  %-10s  %-*s  %-9s  %s\n", static_cast<int>(wn), c.name.c_str(),
-                to_string(c.kind), static_cast<int>(we), event_of(c).c_str(),
-                c.available ? "yes" : "no", why.c_str());
-  }
+  print_counter_table(plan);
   return 0;
 }
 

@@ -1,8 +1,9 @@
 // Wiring the counters into a run: resolve `--counters`, install the PAPI
-// collector and the allocation tracker, describe it all for the result
+// and perf_event collectors and the allocation tracker, describe it all for the result
 // file and the console; and the `cachetick counters` command.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ class CounterSession {
   const nlohmann::json& context() const { return context_; }
 
  private:
+  std::map<std::string, double> install_event_collectors();  // backend -> start/stop cost (us)
   CounterPlan plan_;
   nlohmann::json context_;
   bool installed_ = false, memory_manager_ = false;

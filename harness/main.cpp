@@ -85,8 +85,9 @@ int main(int argc, char** argv) {
   run->add_option("--counters", ro.counters,
                   "Counters per op: auto (what this host supports), none, or a list of "
                   "cycles, instructions, ipc, l1d-misses, l2-misses, llc-misses, branch-misses, "
-                  "dtlb-misses, page-faults, context-switches, allocs, PAPI_* presets, pmu::event "
-                  "natives (see `cachetick counters`)")
+                  "dtlb-misses, cache-references, cache-misses, page-faults, context-switches, "
+                  "task-clock, allocs (counted by PAPI, else by the kernel's perf_event), or "
+                  "PAPI_* presets and pmu::event natives (see `cachetick counters`)")
       ->capture_default_str();
   run->add_option("--backend", ro.backend,
                   "time: wall clock and TSC; sim: deterministic counts under valgrind callgrind")
@@ -109,7 +110,8 @@ int main(int argc, char** argv) {
 
   std::string counters_spec = "auto";
   CLI::App* counters = app.add_subcommand(
-      "counters", "What this host can count (PAPI events, allocations), and why not");
+      "counters", "What this host can count (PAPI or perf_event events, allocations), by which "
+                  "backend, and why not");
   counters->add_option("--counters", counters_spec, "The counters to check (as for run)")
       ->capture_default_str();
   cachetick::CalibrateOptions co;

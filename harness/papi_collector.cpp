@@ -7,11 +7,24 @@
 #include <papi.h>
 #endif
 
+#include "harness/pretend.h"
+
 namespace cachetick {
 
 #if CACHETICK_HAVE_PAPI
 
 namespace {
+
+// What PAPI says on a host without it, or with its component disabled,
+// when the condition is injected (harness/pretend.h).
+std::string injected_reason() {
+  if (pretending(Pretend::no_papi))
+    return "cachetick was built without PAPI (injected: CACHETICK_PRETEND=no-papi)";
+  if (pretending(Pretend::papi_disabled))
+    return "PAPI's perf_event component is disabled: libpfm4 no default PMU found (injected: "
+           "CACHETICK_PRETEND=papi-disabled)";
+  return "";
+}
 
 EventProbe from_papi(int rc) {
   EventProbe p;
@@ -70,7 +83,9 @@ void destroy_set(int set) {
 
 }  // namespace
 
-PapiBackend::PapiBackend() {
+void PapiBackend::init() const {
+  if (initialised_) return;
+  initialised_ = true;
   const int v = PAPI_library_init(PAPI_VER_CURRENT);
   if (v != PAPI_VER_CURRENT) {
     reason_ = "PAPI failed to initialise: " +
@@ -86,15 +101,25 @@ PapiBackend::PapiBackend() {
   const PAPI_component_info_t* ci = PAPI_get_component_info(0);
   if (ci) {
     description_ += std::string(", component ") + ci->name;
-    if (ci->disabled) {
+    if (ci->disabled)
       reason_ = std::string("PAPI's ") + ci->name + " component is disabled: " + ci->disabled_reason;
-      return;
-    }
   }
 }
 
+std::string PapiBackend::unavailable_reason() const {
+  if (pretending(Pretend::no_papi)) return injected_reason();  // never initialised then
+  init();
+  return reason_.empty() ? injected_reason() : reason_;
+}
+
+std::string PapiBackend::description() const {
+  if (pretending(Pretend::no_papi)) return "none";
+  init();
+  return description_;
+}
+
 EventProbe PapiBackend::probe(const std::string& event) {
-  if (!reason_.empty()) return {EventStatus::failed, reason_};
+  if (const std::string why = unavailable_reason(); !why.empty()) return {EventStatus::failed, why};
   int set = -1;
   EventProbe p = make_set({event}, false, &set);
   if (p.status == EventStatus::ok) destroy_set(set);
@@ -102,7 +127,7 @@ EventProbe PapiBackend::probe(const std::string& event) {
 }
 
 EventProbe PapiBackend::probe_set(const std::vector<std::string>& events, bool multiplex) {
-  if (!reason_.empty()) return {EventStatus::failed, reason_};
+  if (const std::string why = unavailable_reason(); !why.empty()) return {EventStatus::failed, why};
   int set = -1;
   EventProbe p = make_set(events, multiplex, &set);
   if (p.status == EventStatus::ok) destroy_set(set);
@@ -110,33 +135,15 @@ EventProbe PapiBackend::probe_set(const std::vector<std::string>& events, bool m
 }
 
 PapiCollector::PapiCollector(const CounterPlan& plan) {
-  if (plan.events.empty()) return;
-  EventProbe p = make_set(plan.events, plan.multiplexed, &set_);
+  if (plan.papi.events.empty()) return;
+  EventProbe p = make_set(plan.papi.events, plan.papi.multiplexed, &set_);
   if (p.status != EventStatus::ok) {
     error_ = "PAPI event set could not be built: " + p.detail;
     set_ = -1;
     return;
   }
-  values_.assign(plan.events.size(), 0);
-  auto index_of = [&](const std::string& ev) {
-    auto it = std::find(plan.events.begin(), plan.events.end(), ev);
-    return it == plan.events.end() ? -1 : static_cast<int>(it - plan.events.begin());
-  };
-  for (const CounterChoice* c : plan.available()) {
-    if (c->kind == EventKind::allocation) continue;
-    Out o;
-    o.name = c->name;
-    if (c->kind == EventKind::derived) {
-      o.ipc = true;
-      o.cyc = index_of(plan.find("cycles")->event);
-      o.ins = index_of(plan.find("instructions")->event);
-      if (o.cyc < 0 || o.ins < 0) continue;
-    } else {
-      o.index = index_of(c->event);
-      if (o.index < 0) continue;
-    }
-    outs_.push_back(o);
-  }
+  values_.assign(plan.papi.events.size(), 0);
+  outs_ = counter_outputs(plan, plan.papi);
 }
 
 PapiCollector::~PapiCollector() {
@@ -167,7 +174,7 @@ void PapiCollector::report(benchmark::State& state, double ops) {
     state.SkipWithError("PAPI could not start or read the counters for this batch");
     return;
   }
-  for (const Out& o : outs_) {
+  for (const CounterOutput& o : outs_) {
     if (o.ipc) {
       const double cyc = static_cast<double>(values_[o.cyc]);
       if (cyc > 0) state.counters[o.name] = static_cast<double>(values_[o.ins]) / cyc;
@@ -193,13 +200,17 @@ double PapiCollector::start_stop_cost_us() {
 
 #else  // !CACHETICK_HAVE_PAPI
 
-PapiBackend::PapiBackend()
-    : reason_("cachetick was built without PAPI (libpapi-dev was not found at configure "
-              "time; install it and rebuild)"),
-      description_("none") {}
-EventProbe PapiBackend::probe(const std::string&) { return {EventStatus::failed, reason_}; }
+void PapiBackend::init() const {}
+std::string PapiBackend::unavailable_reason() const {
+  return "cachetick was built without PAPI (libpapi-dev was not found at configure time; "
+         "install it and rebuild)";
+}
+std::string PapiBackend::description() const { return "none"; }
+EventProbe PapiBackend::probe(const std::string&) {
+  return {EventStatus::failed, unavailable_reason()};
+}
 EventProbe PapiBackend::probe_set(const std::vector<std::string>&, bool) {
-  return {EventStatus::failed, reason_};
+  return {EventStatus::failed, unavailable_reason()};
 }
 PapiCollector::PapiCollector(const CounterPlan&) {}
 PapiCollector::~PapiCollector() = default;

@@ -3,6 +3,8 @@
 //
 // Built without PAPI (CACHETICK_HAVE_PAPI=0), the backend exists and says
 // so: every event is unavailable "because cachetick was built without PAPI".
+// CACHETICK_PRETEND=no-papi and papi-disabled make a working PAPI answer
+// as those hosts' does (harness/pretend.h).
 #pragma once
 
 #include <memory>
@@ -17,19 +19,21 @@ namespace cachetick {
 // The process-wide PAPI library (initialised once, on first use).
 class PapiBackend : public EventBackend {
  public:
-  PapiBackend();
-  std::string unavailable_reason() const override { return reason_; }
-  std::string description() const override { return description_; }
+  std::string name() const override { return "papi"; }
+  std::string unavailable_reason() const override;
+  std::string description() const override;
   EventProbe probe(const std::string& event) override;
   EventProbe probe_set(const std::vector<std::string>& events, bool multiplex) override;
 
  private:
-  std::string reason_;
-  std::string description_;
+  void init() const;  // PAPI_library_init, once; never under no-papi
+  mutable bool initialised_ = false;
+  mutable std::string reason_;
+  mutable std::string description_;
 };
 PapiBackend& papi_backend();
 
-// Counts plan.events in one event set (multiplexed if the plan says so):
+// Counts plan.papi.events in one event set (multiplexed if the plan says so):
 // PAPI_start in start(), PAPI_stop (one read of every counter) in stop().
 // The probe calls both outside its TSC window and outside Google
 // Benchmark's timer, so their syscalls never enter ns/op or ticks/op.
@@ -48,14 +52,8 @@ class PapiCollector : public Collector {
   double start_stop_cost_us();
 
  private:
-  struct Out {
-    std::string name;
-    int index = -1;        // into values_
-    bool ipc = false;      // instructions / cycles, not divided by ops
-    int cyc = -1, ins = -1;
-  };
   int set_ = -1;
-  std::vector<Out> outs_;
+  std::vector<CounterOutput> outs_;
   std::vector<long long> values_;
   bool running_ = false, have_values_ = false, paused_ = false;
   std::string error_;

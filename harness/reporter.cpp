@@ -125,9 +125,6 @@ void Reporter::print_header() {
               caches.str().empty() ? " not known: no sysfs cache directories, and CPUID describes none"
                                    : caches.str().c_str(),
               m["tsc"]["ghz"].get<double>(), m["tsc"]["source"].get<std::string>().c_str());
-  if (!m.value("pretend", nlohmann::json::array()).empty())
-    std::printf("  INJECTED host conditions (CACHETICK_PRETEND=%s): not this host's own behaviour\n",
-                m["pretend"].dump().c_str());
   std::printf("  timer: batch start lfence; rdtsc; lfence, end %s (%s)\n",
               m["tsc"]["end_read"]["instructions"].get<std::string>().c_str(),
               m["tsc"]["end_read"]["why"].get<std::string>().c_str());

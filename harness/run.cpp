@@ -21,6 +21,7 @@
 #include "harness/context.h"
 #include "harness/core_share.h"
 #include "harness/counter_setup.h"
+#include "harness/pretend.h"
 #include "harness/probe.h"
 #include "harness/reporter.h"
 #include "harness/sim.h"
@@ -234,6 +235,12 @@ int run(const RunOptions& o, const std::vector<std::string>& argv_for_record) {
   if (o.quick)
     notes.push_back("quick mode: 1 repetition, short runs, working sets above " +
                     format_bytes(kQuickMaxWorkingSet) + " skipped; a smoke test, not a measurement");
+  if (!pretended().empty()) {
+    std::string list;
+    for (const std::string& c : pretended()) list += (list.empty() ? "" : ",") + c;
+    notes.push_back("CACHETICK_PRETEND=" + list + ": host conditions injected for a test; the "
+                    "figures describe a pretended host, not this one");
+  }
   if (std::string(CACHETICK_BUILD_TYPE) != "Release")
     notes.push_back(std::string("not a Release build (") + CACHETICK_BUILD_TYPE +
                     "): numbers are not representative");

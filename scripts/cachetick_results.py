@@ -39,6 +39,7 @@ NOT_PER_OP = {
     "allocs_per_iter", "max_bytes_used", "total_allocated_bytes", "net_heap_growth",
     "peak_heap_bytes", "alloc_pass_iterations",
     "core_share",  # how much of the core the batch had (harness/core_share.h)
+    "mpx_running",  # share of the batch perf_event's PMU group was counted (multiplexing)
 }
 # A row whose median core share is below this ran beside a busy SMT sibling
 # (harness/core_share.h: kSharedCoreBelow; compare.py and report.py use this).
