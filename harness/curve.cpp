@@ -395,8 +395,12 @@ HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const Know
     if (level[t] >= 0) assign_tier(h.levels[level[t]], p, tiers[t], true), last = int(t), ++matched;
   const Tier& end = tiers.back();
   const bool beyond = curve.back().bytes > 2 * known.back().second;
+  const bool open_next = last + 2 == int(tiers.size());  // the open tier follows the last match
+  const std::size_t j = last < 0 ? 0 : static_cast<std::size_t>(level[last]) + 1;
+  const bool costs_like_memory = open_next && last >= 0 && j + 1 == n &&
+                                 p[end.first].value >= opt.memory_step * p[tiers[last].first].value;
   const Plateau* memory = nullptr;
-  if (last + 1 < int(tiers.size()) && matched > 0 && (matched == int(n) || beyond)) {
+  if (last + 1 < int(tiers.size()) && matched > 0 && (matched == int(n) || beyond || costs_like_memory)) {
     // Main memory is where the curve settles for longest: the widest plateau
     // of the last tier. Rises before it are a shared cache's remnants or a
     // TLB's reach, rises after it page walks.
@@ -408,9 +412,8 @@ HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const Know
     d.separated = true;
     d.value = memory->value, d.lo = memory->lo, d.hi = memory->hi;
     d.from_bytes = memory->from_bytes, d.to_bytes = p[end.last].to_bytes;
-  } else if (last + 2 == int(tiers.size())) {
-    const std::size_t j = last < 0 ? 0 : static_cast<std::size_t>(level[last]) + 1;
-    if (j < n) assign_tier(h.levels[j], p, end, false);
+  } else if (open_next && j < n) {
+    assign_tier(h.levels[j], p, end, false);
   }
   explain_levels(h.levels, n, known.back().second, curve.back().bytes, source, opt.noisy);
   // Rule 4: every rise that is not a matched level's edge.

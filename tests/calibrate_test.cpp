@@ -311,6 +311,32 @@ TEST(CurveHierarchy, Zen5GuestRecordedCurve) {
   EXPECT_DOUBLE_EQ(h.steps[0].above, 217);
 }
 
+TEST(CurveHierarchy, Zen5GuestBusyL3IsNotCalledL3) {
+  // The same guest with a busy neighbour (calibration had 63% of a CPU): no
+  // L3 plateau at all, memory from 3 MiB. The quick curve stops at 512 MiB,
+  // short of 2x CPUID's 508 MiB, so only the cost says the last tier is
+  // memory (29x the L2), not an "L3" of 123 ns.
+  const std::vector<CurvePoint> c = {
+      {4096, 1.19},      {6144, 1.19},      {8192, 1.19},      {12288, 1.18},     {16384, 1.19},
+      {24576, 1.19},     {32768, 1.21},     {49152, 1.33},     {65536, 3.99},     {98304, 4.16},
+      {131072, 4.08},    {196608, 4.18},    {262144, 4.19},    {393216, 4.19},    {524288, 4.7},
+      {786432, 5.27},    {1048576, 8.46},   {1572864, 14.6},   {2097152, 34.6},   {3145728, 107},
+      {4194304, 102},    {6291456, 123},    {8388608, 121},    {12582912, 137},   {16777216, 144},
+      {25165824, 154},   {33554432, 163},   {50331648, 172},   {67108864, 179},   {100663296, 175},
+      {134217728, 184},  {201326592, 200},  {268435456, 197},  {402653184, 243},  {536870912, 279}};
+  const HierarchyReading h = read_hierarchy(c, kZen5, "CPUID", kHuge);
+  EXPECT_EQ(h.levels[1].boundary_bytes, 768 * KiB);
+  EXPECT_FALSE(h.levels[2].separated) << h.levels[2].note;
+  ASSERT_TRUE(h.levels[3].separated) << h.levels[3].note;
+  EXPECT_GT(h.levels[3].value, 100);
+  for (const StepReading& st : h.steps) EXPECT_NE(st.kind, "unnamed");
+  // Without that rule (memory_step beyond reach) the tier is an open-ended L3
+  // and memory "not reached": what the rule exists to avoid.
+  HierarchyOptions o;
+  o.memory_step = 1e9;
+  EXPECT_TRUE(read_hierarchy(c, kZen5, "CPUID", kHuge, o).levels[2].separated);
+}
+
 TEST(CurveHierarchy, Zen5SixPlateausAreThreeLevelsAndSteps) {
   // Edges at 48 KiB, 512 KiB, 2, 4, 48 and 384 MiB (a report from this guest).
   auto c = stairs({{48 * KiB, 1.1}, {512 * KiB, 4.0}, {2 * MiB, 6.0}, {4 * MiB, 15}, {48 * MiB, 40},
