@@ -995,9 +995,10 @@ void print_steps(const nlohmann::json& cal, std::FILE* out) {
   for (const auto& st : steps) {
     const std::string ba = f3(num(st, "below_ns")) + " -> " + f3(num(st, "above_ns")) +
                            (st.value("at_end", false) ? " (end)" : "");
-    std::fprintf(out, "  %-40s %8s %10s %22s\n    %s\n", st["name"].get<std::string>().c_str(),
-                 bytes_or_dash(st, "edge_bytes").c_str(), bytes_or_dash(st, "spill_bytes").c_str(),
-                 ba.c_str(), st.value("note", "").c_str());
+    std::fprintf(out, "  %-40s %8s %10s %22s\n", st["name"].get<std::string>().c_str(),
+                 bytes_or_dash(st, "edge_bytes").c_str(), bytes_or_dash(st, "spill_bytes").c_str(), ba.c_str());
+    if (st.value("kind", "") != "unnamed")  // the heading already says why those have no name
+      std::fprintf(out, "    %s\n", st.value("note", "").c_str());
   }
 }
 
