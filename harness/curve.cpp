@@ -355,6 +355,39 @@ std::vector<StepReading> rises(const std::vector<CurvePoint>& c, const std::vect
   return out;
 }
 
+// Rules 2-3 applied: the matched tiers as their levels, then after the last
+// match memory - or the next cache level, still open-ended. Returns memory's
+// plateau, null when memory was not reached.
+const Plateau* place_memory(HierarchyReading& h, const std::vector<Tier>& tiers, const std::vector<int>& level,
+                            std::uint64_t largest, const KnownLevels& known, double memory_step) {
+  const std::vector<Plateau>& p = h.plateaus;
+  const std::size_t n = known.size();
+  int last = -1, matched = 0;
+  for (std::size_t t = 0; t < tiers.size(); ++t)
+    if (level[t] >= 0) assign_tier(h.levels[level[t]], p, tiers[t], true), last = int(t), ++matched;
+  const Tier& end = tiers.back();
+  const bool beyond = largest > 2 * known.back().second;
+  const bool open_next = last + 2 == int(tiers.size());  // the open tier follows the last match
+  const std::size_t j = last < 0 ? 0 : static_cast<std::size_t>(level[last]) + 1;
+  const bool costs_like_memory = open_next && last >= 0 && j + 1 == n &&
+                                 p[end.first].value >= memory_step * p[tiers[last].first].value;
+  if (last + 1 < int(tiers.size()) && matched > 0 && (matched == int(n) || beyond || costs_like_memory)) {
+    // Main memory is where the curve settles for longest: the widest plateau
+    // of the last tier. Rises before it are a shared cache's remnants or a
+    // TLB's reach, rises after it page walks.
+    std::size_t widest = end.first;
+    for (std::size_t k = end.first; k <= end.last; ++k)
+      if (p[k].points() > p[widest].points()) widest = k;
+    LevelReading& d = h.levels[n];
+    d.separated = true;
+    d.value = p[widest].value, d.lo = p[widest].lo, d.hi = p[widest].hi;
+    d.from_bytes = p[widest].from_bytes, d.to_bytes = p[end.last].to_bytes;
+    return &p[widest];
+  }
+  if (open_next && j < n) assign_tier(h.levels[j], p, end, false);
+  return nullptr;
+}
+
 }  // namespace
 
 HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const KnownLevels& known,
@@ -389,32 +422,7 @@ HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const Know
   }
   const std::vector<Tier> tiers = tiers_of(p, opt.cache_step);
   const std::vector<int> level = assign_levels(p, tiers, tiers.size() - 1, known);
-  // Rule 3: memory, or the next cache level still open, after the last match.
-  int last = -1, matched = 0;
-  for (std::size_t t = 0; t < tiers.size(); ++t)
-    if (level[t] >= 0) assign_tier(h.levels[level[t]], p, tiers[t], true), last = int(t), ++matched;
-  const Tier& end = tiers.back();
-  const bool beyond = curve.back().bytes > 2 * known.back().second;
-  const bool open_next = last + 2 == int(tiers.size());  // the open tier follows the last match
-  const std::size_t j = last < 0 ? 0 : static_cast<std::size_t>(level[last]) + 1;
-  const bool costs_like_memory = open_next && last >= 0 && j + 1 == n &&
-                                 p[end.first].value >= opt.memory_step * p[tiers[last].first].value;
-  const Plateau* memory = nullptr;
-  if (last + 1 < int(tiers.size()) && matched > 0 && (matched == int(n) || beyond || costs_like_memory)) {
-    // Main memory is where the curve settles for longest: the widest plateau
-    // of the last tier. Rises before it are a shared cache's remnants or a
-    // TLB's reach, rises after it page walks.
-    std::size_t widest = end.first;
-    for (std::size_t k = end.first; k <= end.last; ++k)
-      if (p[k].points() > p[widest].points()) widest = k;
-    memory = &p[widest];
-    LevelReading& d = h.levels[n];
-    d.separated = true;
-    d.value = memory->value, d.lo = memory->lo, d.hi = memory->hi;
-    d.from_bytes = memory->from_bytes, d.to_bytes = p[end.last].to_bytes;
-  } else if (open_next && j < n) {
-    assign_tier(h.levels[j], p, end, false);
-  }
+  const Plateau* memory = place_memory(h, tiers, level, curve.back().bytes, known, opt.memory_step);
   explain_levels(h.levels, n, known.back().second, curve.back().bytes, source, opt.noisy);
   // Rule 4: every rise that is not a matched level's edge.
   for (StepReading& s : all) {
