@@ -684,19 +684,21 @@ nlohmann::json identity() {
 }
 
 // THE place calibration learns which caches this CPU has: every question
-// about the hierarchy goes through here. Today sysfs; "unknown" when it
-// describes none (some VMs have no /sys/devices/system/cpu/cpu0/cache).
+// about the hierarchy goes through here, and so through host_caches()
+// (sysfs, else CPUID - some VMs have no /sys/devices/system/cpu/cpu0/cache -
+// else "unknown").
 struct KnownHierarchy {
   KnownLevels levels;  // data or unified caches, sizes ascending
-  std::string source;  // "sysfs", or "unknown" when levels is empty
+  std::string source;  // "sysfs", "CPUID leaf 4", ..., or "unknown" when levels is empty
 };
 KnownHierarchy known_data_levels() {
   KnownHierarchy h;
-  for (const CacheLevel& c : sysfs_caches())
+  const HostCaches& host = host_caches();
+  for (const CacheLevel& c : host.levels)
     if (c.type != "Instruction" && c.size_bytes)
       h.levels.push_back({"L" + std::to_string(c.level) + (c.type == "Data" ? "d" : ""), c.size_bytes});
   std::sort(h.levels.begin(), h.levels.end(), [](auto& a, auto& b) { return a.second < b.second; });
-  h.source = h.levels.empty() ? "unknown" : "sysfs";
+  h.source = h.levels.empty() ? "unknown" : host.source;
   return h;
 }
 

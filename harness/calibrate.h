@@ -12,8 +12,9 @@
 //   - the TSC rate and an ESTIMATE of the core clock from a chain of
 //     dependent adds (1 core cycle each), for a cycles-per-op estimate where
 //     no PMU exposes a cycle counter.
-// Cache levels are read off the latency curve (harness/curve.h) and shown
-// beside the sizes sysfs reports.
+// Cache levels are read off the latency curve against the caches the CPU
+// reports (harness/curve.h, read_hierarchy; sizes from host_caches(): sysfs,
+// else CPUID) and shown beside those sizes.
 #pragma once
 
 #include <cstdint>
@@ -70,8 +71,9 @@ struct CalibrateOptions {
 // the calibration document (see README "Calibration" for its fields).
 nlohmann::json calibrate(const CalibrateOptions& opt);
 
-// The console report: clocks, timer costs, levels beside sysfs, and the
-// latency and bandwidth curves with the sysfs cache sizes marked.
+// The console report: clocks, timer costs, levels beside the known sizes,
+// the other steps, and the latency and bandwidth curves with the known cache
+// sizes marked.
 // brief: clocks and levels only, no timer table or curves.
 void print_calibration(const nlohmann::json& cal, std::FILE* out, bool brief = false);
 

@@ -58,7 +58,7 @@ void explain_levels(std::vector<LevelReading>& out, std::size_t ncache, std::uin
           r.note = "detected boundary " + format_bytes(r.boundary_bytes) + " is " +
                    (f < 1 ? std::to_string(static_cast<int>(std::lround(1 / f))) + "x below"
                           : std::to_string(static_cast<int>(std::lround(f))) + "x above") +
-                   " " + source + " " + format_bytes(r.known_bytes) +
+                   " the " + format_bytes(r.known_bytes) + " " + source + " reports" +
                    (f < 1 ? " (a shared cache: other cores or tenants hold part of it)" : "");
       } else if (r.known_bytes && !r.boundary_bytes) {
         r.note = "plateau runs to the end of the curve: no larger level seen";

@@ -166,7 +166,7 @@ TEST(Plateaus, SmallEffectiveL3IsReportedAgainstSysfs) {
   auto lv = match_levels(find_plateaus(c), kSysfs, 512 * MiB);
   EXPECT_TRUE(lv[2].separated);
   EXPECT_EQ(lv[2].boundary_bytes, 4 * MiB);
-  EXPECT_NE(lv[2].note.find("8x below sysfs 32MiB"), std::string::npos) << lv[2].note;
+  EXPECT_NE(lv[2].note.find("8x below the 32MiB sysfs reports"), std::string::npos) << lv[2].note;
 }
 
 TEST(Plateaus, CurveThatStopsBeforeMemory) {
@@ -301,7 +301,7 @@ TEST(CurveHierarchy, Zen5GuestRecordedCurve) {
   EXPECT_EQ(h.levels[1].boundary_bytes, 768 * KiB);
   EXPECT_EQ(h.levels[2].boundary_bytes, 4 * MiB);
   EXPECT_NEAR(h.levels[2].value, 15, 1.5);
-  EXPECT_NE(h.levels[2].note.find("below CPUID 508MiB"), std::string::npos) << h.levels[2].note;
+  EXPECT_NE(h.levels[2].note.find("below the 508MiB CPUID reports"), std::string::npos) << h.levels[2].note;
   EXPECT_TRUE(h.levels[3].separated);
   EXPECT_GT(h.levels[3].value, 120);
   ASSERT_EQ(h.steps.size(), 1u);
