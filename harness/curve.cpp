@@ -355,11 +355,20 @@ std::vector<StepReading> rises(const std::vector<CurvePoint>& c, const std::vect
   return out;
 }
 
+// Below this working set page walks cannot dominate a load yet: with 2 MiB
+// pages the smallest L1 DTLB of current x86 cores (32 entries) covers 64
+// MiB; with 4 KiB pages the largest STLB (4096 entries) covers 16 MiB.
+std::uint64_t walk_free_bytes(const PageBacking& pages) {
+  const bool big = pages.buffer_bytes && pages.huge_bytes >= 0.9 * pages.buffer_bytes;
+  return big ? 64ull << 20 : 16ull << 20;
+}
+
 // Rules 2-3 applied: the matched tiers as their levels, then after the last
 // match memory - or the next cache level, still open-ended. Returns memory's
 // plateau, null when memory was not reached.
 const Plateau* place_memory(HierarchyReading& h, const std::vector<Tier>& tiers, const std::vector<int>& level,
-                            std::uint64_t largest, const KnownLevels& known, double memory_step) {
+                            std::uint64_t largest, const KnownLevels& known, const PageBacking& pages,
+                            double memory_step) {
   const std::vector<Plateau>& p = h.plateaus;
   const std::size_t n = known.size();
   int last = -1, matched = 0;
@@ -372,17 +381,22 @@ const Plateau* place_memory(HierarchyReading& h, const std::vector<Tier>& tiers,
   const bool costs_like_memory = open_next && last >= 0 && j + 1 == n &&
                                  p[end.first].value >= memory_step * p[tiers[last].first].value;
   if (last + 1 < int(tiers.size()) && matched > 0 && (matched == int(n) || beyond || costs_like_memory)) {
-    // Main memory is where the curve settles for longest: the widest plateau
-    // of the last tier. Rises before it are a shared cache's remnants or a
-    // TLB's reach, rises after it page walks.
-    std::size_t widest = end.first;
-    for (std::size_t k = end.first; k <= end.last; ++k)
-      if (p[k].points() > p[widest].points()) widest = k;
+    // Main memory: the widest plateau of the last tier among those that
+    // start within the TLB's reach (walk_free_bytes), else the widest of all.
+    // Narrower ones before it are a shared cache's remnants; plateaus past
+    // the reach are memory plus page walks.
+    const std::uint64_t reach = walk_free_bytes(pages);
+    std::size_t m = end.first;
+    bool within = p[m].from_bytes < reach;
+    for (std::size_t k = end.first + 1; k <= end.last; ++k) {
+      const bool in = p[k].from_bytes < reach;
+      if ((in && !within) || (in == within && p[k].points() > p[m].points())) m = k, within = in;
+    }
     LevelReading& d = h.levels[n];
     d.separated = true;
-    d.value = p[widest].value, d.lo = p[widest].lo, d.hi = p[widest].hi;
-    d.from_bytes = p[widest].from_bytes, d.to_bytes = p[end.last].to_bytes;
-    return &p[widest];
+    d.value = p[m].value, d.lo = p[m].lo, d.hi = p[m].hi;
+    d.from_bytes = p[m].from_bytes, d.to_bytes = p[end.last].to_bytes;
+    return &p[m];
   }
   if (open_next && j < n) assign_tier(h.levels[j], p, end, false);
   return nullptr;
@@ -422,7 +436,7 @@ HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const Know
   }
   const std::vector<Tier> tiers = tiers_of(p, opt.cache_step);
   const std::vector<int> level = assign_levels(p, tiers, tiers.size() - 1, known);
-  const Plateau* memory = place_memory(h, tiers, level, curve.back().bytes, known, opt.memory_step);
+  const Plateau* memory = place_memory(h, tiers, level, curve.back().bytes, known, pages, opt.memory_step);
   explain_levels(h.levels, n, known.back().second, curve.back().bytes, source, opt.noisy);
   // Rule 4: every rise that is not a matched level's edge.
   for (StepReading& s : all) {

@@ -149,7 +149,10 @@ struct HierarchyReading {
 //  3. If every known level was matched, or the curve went past 2x the
 //     largest cache, or only the largest cache is unmatched and the last tier
 //     costs memory_step x the level below, the last tier is memory ("DRAM"),
-//     read off its widest plateau: the curve settles there longest.
+//     read off its widest plateau among those starting within the reach of
+//     the smallest TLB for the pages in use (64 MiB with 2 MiB pages, 16 MiB
+//     with 4 KiB): narrower ones before it are a shared cache's remnants,
+//     those past the reach memory plus page walks.
 //     Otherwise, when the last tier directly follows the last match, it is
 //     the next cache level, still open-ended, and memory was not reached.
 //  4. Every other rise is a step: from memory's plateau on, "page walks";

@@ -264,9 +264,11 @@ TEST(CurveHierarchy, IntelLikeSmallPagesNameTheTlbSteps) {
   EXPECT_EQ(h.steps[0].kind, "tlb_reach");
   EXPECT_EQ(h.steps[0].name, "TLB reach (4 KiB pages x 64 entries)");
   EXPECT_EQ(h.steps[0].edge_bytes, 256 * KiB);
-  EXPECT_EQ(h.steps[1].name, "TLB reach (4 KiB pages x 4096 entries)");
-  // Memory is the widest plateau: here the one with page walks.
-  EXPECT_DOUBLE_EQ(h.levels[3].value, 260);
+  // Memory is its first plateau an octave past L2's edge; beyond the STLB's
+  // 4096 x 4 KiB every load in memory also walks.
+  EXPECT_DOUBLE_EQ(h.levels[3].value, 136);
+  EXPECT_EQ(h.steps[1].kind, "page_walks");
+  EXPECT_EQ(h.steps[1].edge_bytes, 16 * MiB);
 }
 
 TEST(CurveHierarchy, Zen4LikeEveryLevelSeparates) {
@@ -335,6 +337,22 @@ TEST(CurveHierarchy, Zen5GuestBusyL3IsNotCalledL3) {
   HierarchyOptions o;
   o.memory_step = 1e9;
   EXPECT_TRUE(read_hierarchy(c, kZen5, "CPUID", kHuge, o).levels[2].separated);
+}
+
+TEST(CurveHierarchy, SharedCacheRemnantIsNotMemory) {
+  // The shape of the Zen 5 guest's full run: past the L3's edge a remnant of
+  // it at 80 ns (a share that varies), then memory at 159 ns, then memory
+  // plus page walks at 220 ns over the widest stretch (past 64 MiB, the
+  // smallest TLB reach with 2 MiB pages). Memory is 159.
+  auto c = stairs({{48 * KiB, 1.12}, {1 * MiB, 3.94}, {6 * MiB, 16.6}, {12 * MiB, 80}, {64 * MiB, 159},
+                   {1024 * MiB, 220}},
+                  1024 * MiB);
+  const HierarchyReading h = read_hierarchy(c, kZen5, "CPUID", kHuge);
+  EXPECT_EQ(h.levels[2].boundary_bytes, 6 * MiB);
+  EXPECT_DOUBLE_EQ(h.levels[3].value, 159);
+  ASSERT_EQ(h.steps.size(), 2u);
+  EXPECT_EQ(h.steps[0].kind, "not_separable");  // the remnant's end
+  EXPECT_EQ(h.steps[1].kind, "page_walks");
 }
 
 TEST(CurveHierarchy, Zen5SixPlateausAreThreeLevelsAndSteps) {
