@@ -230,14 +230,22 @@ struct Tier {
   std::size_t first = 0, last = 0;  // plateau indices (inclusive)
 };
 
-// Rule 1: a new tier at every rise of at least cache_step.
-std::vector<Tier> tiers_of(const std::vector<Plateau>& p, double cache_step) {
+// Rule 1: a new tier at a plateau costing cache_step x the current tier's
+// first plateau - against the first, not the previous one, because in full
+// mode a spill from L2 to L3 climbs in several steps of under 2x each. A
+// tier costing memory_step x the one before is memory-like and takes every
+// later plateau: past the caches, page walks only add.
+std::vector<Tier> tiers_of(const std::vector<Plateau>& p, double cache_step, double memory_step) {
   std::vector<Tier> t = {{0, 0}};
+  bool memory_like = false;
   for (std::size_t k = 1; k < p.size(); ++k) {
-    if (p[k].value >= cache_step * p[k - 1].value)
+    const double base = p[t.back().first].value;
+    if (!memory_like && p[k].value >= cache_step * base) {
+      memory_like = p[k].value >= memory_step * base;
       t.push_back({k, k});
-    else
+    } else {
       t.back().last = k;
+    }
   }
   return t;
 }
@@ -381,14 +389,15 @@ const Plateau* place_memory(HierarchyReading& h, const std::vector<Tier>& tiers,
   const bool costs_like_memory = open_next && last >= 0 && j + 1 == n &&
                                  p[end.first].value >= memory_step * p[tiers[last].first].value;
   if (last + 1 < int(tiers.size()) && matched > 0 && (matched == int(n) || beyond || costs_like_memory)) {
-    // Main memory: the widest plateau of the last tier among those that
-    // start within the TLB's reach (walk_free_bytes), else the widest of all.
-    // Narrower ones before it are a shared cache's remnants; plateaus past
-    // the reach are memory plus page walks.
+    // Main memory: of every plateau after the last cache level, the widest
+    // among those that start within the TLB's reach (walk_free_bytes), else
+    // the widest of all. Narrower ones before it are a shared cache's
+    // remnants; plateaus past the reach are memory plus page walks.
     const std::uint64_t reach = walk_free_bytes(pages);
-    std::size_t m = end.first;
+    const std::size_t first = tiers[last].last + 1;
+    std::size_t m = first;
     bool within = p[m].from_bytes < reach;
-    for (std::size_t k = end.first + 1; k <= end.last; ++k) {
+    for (std::size_t k = first + 1; k <= end.last; ++k) {
       const bool in = p[k].from_bytes < reach;
       if ((in && !within) || (in == within && p[k].points() > p[m].points())) m = k, within = in;
     }
@@ -434,7 +443,7 @@ HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const Know
     explain_levels(h.levels, n, known.back().second, curve.back().bytes, source, opt.noisy);
     return h;
   }
-  const std::vector<Tier> tiers = tiers_of(p, opt.cache_step);
+  const std::vector<Tier> tiers = tiers_of(p, opt.cache_step, opt.memory_step);
   const std::vector<int> level = assign_levels(p, tiers, tiers.size() - 1, known);
   const Plateau* memory = place_memory(h, tiers, level, curve.back().bytes, known, pages, opt.memory_step);
   explain_levels(h.levels, n, known.back().second, curve.back().bytes, source, opt.noisy);

@@ -119,11 +119,12 @@ struct HierarchyOptions {
   // STLB, or a page walk whose entries are cached, adds well under 2x. A rise
   // smaller than this is never a cache level's edge.
   double cache_step = 2.0;
-  // Memory costs 20-40x the L2 on every guest we measured (Zen 5 123/4.2 ns,
-  // Sapphire Rapids 136/5.7 ns); an L3 3-7x. When the curve stops short of
-  // 2x the largest cache (CPUID on the Zen 5 guest reports the host's whole
-  // 508 MiB L3) and only that last cache is unmatched, a last tier costing
-  // this many times the level below it is memory, not that cache.
+  // Memory costs 20-40x the L2 and 8-12x the L3 on every guest we measured
+  // (Zen 5: 123-159 / 3.8-4.2 / 12-19 ns; Sapphire Rapids: 136 / 5.7 ns); an
+  // L3 3-7x the L2. A tier this many times the one before is memory-like
+  // (rule 1); and when the curve stops short of 2x the largest cache (CPUID
+  // on the Zen 5 guest reports the host's whole 508 MiB L3) and only that
+  // cache is unmatched, a last tier this costly is memory, not that cache.
   double memory_step = 10.0;
   double noisy = 1.3;  // a level whose raw points spread more says so
 };
@@ -137,8 +138,11 @@ struct HierarchyReading {
 };
 
 // Reads `curve` against `known` (see the header comment above). The rules:
-//  1. Plateaus are grouped into tiers at every rise of at least cache_step;
-//     smaller rises stay inside a tier.
+//  1. Plateaus are grouped into tiers: a new tier starts at a plateau that
+//     costs cache_step x the current tier's first plateau (a spill from L2
+//     to L3 may climb in several smaller steps); smaller rises stay inside
+//     the tier. A tier costing memory_step x the one before is memory-like
+//     and takes every later plateau (past the caches, page walks only add).
 //  2. Each tier but the last (which runs to the end of the curve) may be one
 //     known level, in order, if its edge is at most 2x the level's size and
 //     it starts below 2x that size (a cache cannot hold much more than
@@ -148,11 +152,11 @@ struct HierarchyReading {
 //     A level's latency is its tier's first plateau (later ones add TLB costs).
 //  3. If every known level was matched, or the curve went past 2x the
 //     largest cache, or only the largest cache is unmatched and the last tier
-//     costs memory_step x the level below, the last tier is memory ("DRAM"),
-//     read off its widest plateau among those starting within the reach of
-//     the smallest TLB for the pages in use (64 MiB with 2 MiB pages, 16 MiB
-//     with 4 KiB): narrower ones before it are a shared cache's remnants,
-//     those past the reach memory plus page walks.
+//     costs memory_step x the level below, what follows the last cache level
+//     is memory ("DRAM"), read off the widest of its plateaus that start
+//     within the reach of the smallest TLB for the pages in use (64 MiB with
+//     2 MiB pages, 16 MiB with 4 KiB): narrower ones before it are a shared
+//     cache's remnants, those past the reach memory plus page walks.
 //     Otherwise, when the last tier directly follows the last match, it is
 //     the next cache level, still open-ended, and memory was not reached.
 //  4. Every other rise is a step: from memory's plateau on, "page walks";
@@ -162,6 +166,9 @@ struct HierarchyReading {
 //     pages, STLBs 1536-4096 entries, and an edge may read an octave high),
 //     else "not separable". With no known levels every rise is "step k" and
 //     no level is named.
+// Known limit: a shared cache's remnant that spans more sizes below the TLB's
+// reach than memory does is read as memory (measured remnants here: 20-80 ns
+// over 2-14 MiB, memory 120-160 ns from 8-24 MiB).
 // Throws std::invalid_argument as find_plateaus does.
 HierarchyReading read_hierarchy(const std::vector<CurvePoint>& curve, const KnownLevels& known,
                                 const std::string& source, const PageBacking& pages,
