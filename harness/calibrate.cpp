@@ -78,6 +78,15 @@ std::size_t cycle_length(const std::vector<std::uint32_t>& next) {
   return i == 0 ? len : 0;
 }
 
+StreamFigure fastest_streams(const std::vector<StreamFigure>& by_streams) {
+  StreamFigure best;
+  for (const StreamFigure& f : by_streams)
+    if (f.gbps > best.gbps) best = f;  // strictly faster: the fewer streams win a tie
+  return best;
+}
+
+double read_limit_gbps(double one_stream, double streams) { return std::max(one_stream, streams); }
+
 // ---------------------------------------------------------------------------
 // Measurement
 
@@ -287,8 +296,113 @@ __attribute__((noinline)) void write_scalar(char* p, std::size_t bytes, int pass
 }
 #endif
 
+// K concurrent read streams over disjoint parts of the set, one 64-byte line
+// of each per trip: what code walking several arrays at once (a struct of
+// arrays, STREAM's triad) can draw from a level. One stream leaves bandwidth
+// unused: the core's line fill buffers and the prefetchers' stream trackers
+// work on several streams at once.
+#if CACHETICK_HAVE_TSC
+template <int K>
+__attribute__((target("avx2"), noinline)) std::uint64_t read_streams_avx2(const char* const* base,
+                                                                           std::size_t each, int passes) {
+  const char* q[K];
+  for (int s = 0; s < K; ++s) q[s] = base[s];
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (int r = 0; r < passes; ++r)
+    for (std::size_t i = 0; i < each; i += 64) {
+#pragma GCC unroll 8
+      for (int s = 0; s < K; ++s) {
+        const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(q[s] + i));
+        const __m256i y = _mm256_load_si256(reinterpret_cast<const __m256i*>(q[s] + i + 32));
+        if (s % 2) a2 = _mm256_add_epi64(a2, x), a3 = _mm256_add_epi64(a3, y);
+        else a0 = _mm256_add_epi64(a0, x), a1 = _mm256_add_epi64(a1, y);
+      }
+    }
+  const __m256i t = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+  return static_cast<std::uint64_t>(_mm256_extract_epi64(t, 0) ^ _mm256_extract_epi64(t, 3));
+}
+template <int K>
+__attribute__((noinline)) std::uint64_t read_streams_sse2(const char* const* base, std::size_t each,
+                                                          int passes) {
+  const char* q[K];
+  for (int s = 0; s < K; ++s) q[s] = base[s];
+  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+  for (int r = 0; r < passes; ++r)
+    for (std::size_t i = 0; i < each; i += 64) {
+#pragma GCC unroll 8
+      for (int s = 0; s < K; ++s) {
+        const __m128i* l = reinterpret_cast<const __m128i*>(q[s] + i);
+        a0 = _mm_add_epi64(a0, _mm_load_si128(l)), a1 = _mm_add_epi64(a1, _mm_load_si128(l + 1));
+        a2 = _mm_add_epi64(a2, _mm_load_si128(l + 2)), a3 = _mm_add_epi64(a3, _mm_load_si128(l + 3));
+      }
+    }
+  const __m128i t = _mm_add_epi64(_mm_add_epi64(a0, a1), _mm_add_epi64(a2, a3));
+  return static_cast<std::uint64_t>(_mm_cvtsi128_si64(t));
+}
+template <int K>
+std::uint64_t read_streams(const char* const* q, std::size_t each, int passes) {
+  return have_avx2() ? read_streams_avx2<K>(q, each, passes) : read_streams_sse2<K>(q, each, passes);
+}
+#else
+template <int K>
+__attribute__((noinline)) std::uint64_t read_streams(const char* const* q, std::size_t each, int passes) {
+  std::uint64_t s = 0;
+  for (int r = 0; r < passes; ++r)
+    for (std::size_t i = 0; i < each; i += 8)
+      for (int k = 0; k < K; ++k) {
+        std::uint64_t v;
+        std::memcpy(&v, q[k] + i, 8);
+        s += v;
+      }
+  return s;
+}
+#endif
+
+std::uint64_t read_k_streams(int k, const char* const* q, std::size_t each, int passes) {
+  switch (k) {
+    case 2: return read_streams<2>(q, each, passes);
+    case 4: return read_streams<4>(q, each, passes);
+    case 8: return read_streams<8>(q, each, passes);
+  }
+  throw std::logic_error("read_k_streams: 2, 4 or 8 streams");
+}
+
+constexpr int kStreamCounts[] = {2, 4, 8};
+
+// The set split into k equal parts, one stream each. Like the single stream
+// (see measure_bandwidth below): 4 MiB per sample in all, the whole set
+// repeated while it is small, else a rotating slice of every part.
+Sample measure_read_streams(char* p, std::size_t bytes, bool full, int k) {
+  const std::size_t part = bytes / k / 64 * 64;
+  const std::size_t each = std::min<std::size_t>(part, (4u << 20) / k / 64 * 64);
+  const int passes = static_cast<int>(std::max<std::size_t>(1, (4u << 20) / (part * k)));
+  const std::size_t slices = part / each;
+  volatile std::uint64_t sink = 0;
+  const char* q[8];
+  auto point = [&](std::size_t slice) {
+    for (int s = 0; s < k; ++s) q[s] = p + s * part + slice * each;
+  };
+  for (std::size_t sl = 0; sl < slices; ++sl) {  // warm: the set is in its level
+    point(sl);
+    sink = sink + read_k_streams(k, q, each, 1);
+  }
+  std::vector<double> v;
+  for (int i = 0, reps = full ? 31 : 11; i < reps; ++i) {
+    point(static_cast<std::size_t>(i) % slices);
+    const std::uint64_t t0 = tsc_begin();
+    sink = sink + read_k_streams(k, q, each, passes);
+    const std::uint64_t t1 = tsc_end();
+    v.push_back(gb_per_s(double(each) * k * passes, ticks_to_ns(static_cast<double>(t1 - t0), tsc_hz())));
+  }
+  return summarise(v, true);
+}
+
 struct Bandwidth {
   Sample read, write;
+  std::vector<StreamFigure> by_streams;  // the best sample for each stream count
+  StreamFigure multi;                     // the fastest of them
+  double multi_median = 0;                // that count's median sample
+  double multi_seconds = 0;               // wall time the multi-stream figures took
 };
 
 // One sample streams a window of the set: the whole set (repeated) while it
@@ -324,6 +438,17 @@ Bandwidth measure_bandwidth(char* p, std::size_t bytes, bool full) {
   Bandwidth b;
   b.read = run(rd);
   b.write = run(wr);
+  std::vector<double> medians;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int k : kStreamCounts) {
+    const Sample m = measure_read_streams(p, bytes, full, k);
+    b.by_streams.push_back({k, m.best});
+    medians.push_back(m.median);
+  }
+  b.multi_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  b.multi = fastest_streams(b.by_streams);
+  for (std::size_t i = 0; i < b.by_streams.size(); ++i)
+    if (b.by_streams[i].streams == b.multi.streams) b.multi_median = medians[i];
   return b;
 }
 
@@ -558,13 +683,100 @@ nlohmann::json identity() {
   return id;
 }
 
-std::vector<std::pair<std::string, std::uint64_t>> sysfs_data_levels() {
-  std::vector<std::pair<std::string, std::uint64_t>> out;
-  for (const CacheLevel& c : sysfs_caches())
+// THE place calibration learns which caches this CPU has: every question
+// about the hierarchy goes through here, and so through host_caches()
+// (sysfs, else CPUID - some VMs have no /sys/devices/system/cpu/cpu0/cache -
+// else "unknown").
+struct KnownHierarchy {
+  KnownLevels levels;  // data or unified caches, sizes ascending
+  std::string source;  // "sysfs", "CPUID leaf 4", ..., or "unknown" when levels is empty
+};
+KnownHierarchy known_data_levels() {
+  KnownHierarchy h;
+  const HostCaches& host = host_caches();
+  for (const CacheLevel& c : host.levels)
     if (c.type != "Instruction" && c.size_bytes)
-      out.push_back({"L" + std::to_string(c.level) + (c.type == "Data" ? "d" : ""), c.size_bytes});
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.second < b.second; });
-  return out;
+      h.levels.push_back({"L" + std::to_string(c.level) + (c.type == "Data" ? "d" : ""), c.size_bytes});
+  std::sort(h.levels.begin(), h.levels.end(), [](auto& a, auto& b) { return a.second < b.second; });
+  h.source = h.levels.empty() ? "unknown" : host.source;
+  return h;
+}
+
+// A second opinion from the read-bandwidth curve (as ns per KiB, so that it
+// steps up like latency): a level whose random-access latency is lost in
+// noise (a shared L3) can still show as a bandwidth plateau. Only against
+// known levels: with none there is nothing to name.
+std::vector<LevelReading> cost_levels(const nlohmann::json& bw, const KnownHierarchy& known,
+                                      std::uint64_t largest) {
+  if (known.levels.empty()) return {};
+  std::vector<CurvePoint> cost;
+  for (const auto& b : bw)
+    cost.push_back({b["bytes"].get<std::uint64_t>(), 1024.0 / b["read_gb_per_s"].get<double>()});
+  // (No "noisy" note here: its figures would be in ns per KiB.)
+  return match_levels(find_plateaus(cost), known.levels, largest, 1e300, known.source);
+}
+
+// Median read (one stream and several) and write bandwidth over [from, to].
+void bandwidth_on(nlohmann::json& j, const nlohmann::json& bw, std::uint64_t from, std::uint64_t to) {
+  std::vector<double> rd, wr, multi;
+  for (const auto& b : bw)
+    if (b["bytes"] >= from && b["bytes"] <= to) {
+      rd.push_back(b["read_gb_per_s"].get<double>());
+      wr.push_back(b["write_gb_per_s"].get<double>());
+      multi.push_back(b["read_multi_gb_per_s"].get<double>());
+    }
+  j["read_gb_per_s"] = median(rd);
+  j["read_multi_gb_per_s"] = median(multi);
+  j["write_gb_per_s"] = median(wr);
+}
+
+nlohmann::json levels_json(const HierarchyReading& h, const nlohmann::json& bw,
+                           const std::vector<LevelReading>& by_bw, double core_hz) {
+  nlohmann::json lv = nlohmann::json::array();
+  for (std::size_t li = 0; li < h.levels.size(); ++li) {
+    const LevelReading& r = h.levels[li];
+    nlohmann::json j = {{"name", r.name}, {"separated", r.separated}, {"note", r.note}};
+    if (li < by_bw.size()) {
+      const LevelReading& b = by_bw[li];
+      nlohmann::json k = {{"separated", b.separated}, {"note", b.note}};
+      if (b.separated) {
+        k["read_gb_per_s"] = 1024.0 / b.value;
+        k["plateau_from_bytes"] = b.from_bytes;
+        k["plateau_to_bytes"] = b.to_bytes;
+        if (b.boundary_bytes) k["boundary_bytes"] = b.boundary_bytes;
+      }
+      j["by_bandwidth"] = k;
+    }
+    j["known_bytes"] = r.known_bytes ? nlohmann::json(r.known_bytes) : nlohmann::json(nullptr);
+    if (r.separated) {
+      j["latency_ns"] = r.value;
+      j["latency_est_cycles"] = ns_to_cycles(r.value, core_hz);
+      j["plateau_from_bytes"] = r.from_bytes;
+      j["plateau_to_bytes"] = r.to_bytes;
+      if (r.boundary_bytes) {
+        j["boundary_bytes"] = r.boundary_bytes;
+        j["spill_bytes"] = r.spill_bytes;
+      }
+      bandwidth_on(j, bw, r.from_bytes, r.to_bytes);
+    }
+    lv.push_back(j);
+  }
+  return lv;
+}
+
+nlohmann::json steps_json(const HierarchyReading& h, double core_hz) {
+  nlohmann::json st = nlohmann::json::array();
+  for (const StepReading& s : h.steps)
+    st.push_back({{"kind", s.kind},
+                  {"name", s.name},
+                  {"edge_bytes", s.edge_bytes},
+                  {"spill_bytes", s.spill_bytes},
+                  {"below_ns", s.below},
+                  {"above_ns", s.above},
+                  {"above_est_cycles", ns_to_cycles(s.above, core_hz)},
+                  {"at_end", s.at_end},
+                  {"note", s.note}});
+  return st;
 }
 
 std::string utc_now() {
@@ -616,13 +828,16 @@ nlohmann::json calibrate(const CalibrateOptions& opt) {
   doc["pages"] = {{"advice", region.advice},
                   {"thp_enabled", read_line("/sys/kernel/mm/transparent_hugepage/enabled")},
                   {"anon_huge_bytes", region.anon_huge_bytes},
-                  {"buffer_bytes", region.bytes}};
+                  {"buffer_bytes", region.bytes},
+                  {"huge_fraction", static_cast<double>(region.anon_huge_bytes) / region.bytes}};
   doc["l1_latency_cycles"] = l1_cycles_by_ratio(region.p, opt.full);
   nlohmann::json lat = nlohmann::json::array(), bw = nlohmann::json::array();
   std::vector<CurvePoint> curve;
+  double multi_seconds = 0;
   for (std::uint64_t s : sizes) {
     const Sample l = measure_latency(region.p, s, opt.full, 0x5eed0000 + s);
     const Bandwidth b = measure_bandwidth(region.p, s, opt.full);
+    multi_seconds += b.multi_seconds;
     curve.push_back({s, l.best});
     probe_issue(10);
     lat.push_back({{"bytes", s},
@@ -630,11 +845,16 @@ nlohmann::json calibrate(const CalibrateOptions& opt) {
                    {"ns_median", l.median},
                    {"ticks", l.best * t.hz / 1e9},
                    {"est_cycles", ns_to_cycles(l.best, core_hz)}});
+    nlohmann::json by = nlohmann::json::object();
+    for (const StreamFigure& f : b.by_streams) by[std::to_string(f.streams)] = f.gbps;
     bw.push_back({{"bytes", s},
                   {"read_gb_per_s", b.read.best},
+                  {"read_multi_gb_per_s", b.multi.gbps},
                   {"write_gb_per_s", b.write.best},
                   {"read_median_gb_per_s", b.read.median},
-                  {"write_median_gb_per_s", b.write.median}});
+                  {"read_multi_median_gb_per_s", b.multi_median},
+                  {"write_median_gb_per_s", b.write.median},
+                  {"read_multi", {{"streams", b.multi.streams}, {"by_streams", by}}}});
     dot(".");
   }
   dot("\n");
@@ -649,60 +869,28 @@ nlohmann::json calibrate(const CalibrateOptions& opt) {
   doc["bandwidth"] = {{"isa", bandwidth_isa()},
                       {"method", "sequential: each sample streams 4 MiB, the whole set repeated "
                                  "or a 4 MiB slice of a larger one at a rotating offset; the best of " +
-                                     std::to_string(opt.full ? 31 : 11) + " samples (median also kept)"},
+                                     std::to_string(opt.full ? 31 : 11) + " samples (median also kept). "
+                                 "read_multi_gb_per_s: the same with 2, 4 and 8 concurrent read streams "
+                                 "over equal disjoint parts of the set, one 64-byte line of each per "
+                                 "trip, the fastest count (read_multi.by_streams: each count's best). "
+                                 "The read limit rows are judged against is the higher of read_gb_per_s "
+                                 "and read_multi_gb_per_s"},
                       {"unit", "GB/s = 1e9 bytes per second, one core"},
+                      {"multi_stream_seconds", multi_seconds},
                       {"points", bw}};
 
-  const std::vector<Plateau> plateaus = find_plateaus(curve);
-  const auto sysfs = sysfs_data_levels();
-  const std::vector<LevelReading> levels = match_levels(plateaus, sysfs, sizes.back());
-  // A second opinion from the read-bandwidth curve (as ns per KiB, so that
-  // it steps up like latency): a level whose random-access latency is lost
-  // in noise (a shared L3) can still show as a bandwidth plateau.
-  std::vector<CurvePoint> cost;
-  for (const auto& b : bw) cost.push_back({b["bytes"].get<std::uint64_t>(), 1024.0 / b["read_gb_per_s"].get<double>()});
-  // (No "noisy" note here: its figures would be in ns per KiB.)
-  const std::vector<LevelReading> by_bw = match_levels(find_plateaus(cost), sysfs, sizes.back(), 1e300);
-  nlohmann::json lv = nlohmann::json::array();
-  for (std::size_t li = 0; li < levels.size(); ++li) {
-    const LevelReading& r = levels[li];
-    nlohmann::json j = {{"name", r.name}, {"separated", r.separated}, {"note", r.note}};
-    if (li < by_bw.size()) {
-      const LevelReading& b = by_bw[li];
-      nlohmann::json k = {{"separated", b.separated}, {"note", b.note}};
-      if (b.separated) {
-        k["read_gb_per_s"] = 1024.0 / b.value;
-        k["plateau_from_bytes"] = b.from_bytes;
-        k["plateau_to_bytes"] = b.to_bytes;
-        if (b.boundary_bytes) k["boundary_bytes"] = b.boundary_bytes;
-      }
-      j["by_bandwidth"] = k;
-    }
-    j["sysfs_bytes"] = r.sysfs_bytes ? nlohmann::json(r.sysfs_bytes) : nlohmann::json(nullptr);
-    if (r.separated) {
-      j["latency_ns"] = r.value;
-      j["latency_est_cycles"] = ns_to_cycles(r.value, core_hz);
-      j["plateau_from_bytes"] = r.from_bytes;
-      j["plateau_to_bytes"] = r.to_bytes;
-      if (r.boundary_bytes) {
-        j["boundary_bytes"] = r.boundary_bytes;
-        j["spill_bytes"] = r.spill_bytes;
-      }
-      // Bandwidth on the plateau: the median over its sizes.
-      std::vector<double> rd, wr;
-      for (const auto& b : bw)
-        if (b["bytes"] >= r.from_bytes && b["bytes"] <= r.to_bytes) {
-          rd.push_back(b["read_gb_per_s"].get<double>());
-          wr.push_back(b["write_gb_per_s"].get<double>());
-        }
-      j["read_gb_per_s"] = median(rd);
-      j["write_gb_per_s"] = median(wr);
-    }
-    lv.push_back(j);
-  }
-  doc["levels"] = lv;
+  const KnownHierarchy known = known_data_levels();
+  const PageBacking pages{region.bytes, region.anon_huge_bytes};
+  const HierarchyReading h = read_hierarchy(curve, known.levels, known.source, pages);
+  doc["hierarchy"] = {{"source", known.source},
+                      {"known", h.known},
+                      {"known_levels", nlohmann::json::array()}};
+  for (const auto& [name, bytes] : known.levels)
+    doc["hierarchy"]["known_levels"].push_back({{"name", name}, {"bytes", bytes}});
+  doc["levels"] = levels_json(h, bw, cost_levels(bw, known, sizes.back()), core_hz);
+  doc["steps"] = steps_json(h, core_hz);
   nlohmann::json pl = nlohmann::json::array();
-  for (const Plateau& p : plateaus)
+  for (const Plateau& p : h.plateaus)
     pl.push_back({{"from_bytes", p.from_bytes}, {"to_bytes", p.to_bytes}, {"ns", p.value}});
   doc["plateaus"] = pl;
   probe_issue(20);
@@ -751,6 +939,140 @@ std::string bytes_or_dash(const nlohmann::json& j, const char* k) {
   return j.contains(k) && j[k].is_number() ? format_bytes(j[k].get<std::uint64_t>()) : "-";
 }
 
+// A level's size as the CPU reports it; 0 for memory or unknown.
+std::uint64_t known_bytes(const nlohmann::json& l) {
+  for (const char* k : {"known_bytes", "sysfs_bytes"})  // sysfs_bytes: format 2
+    if (l.contains(k) && l[k].is_number()) return l[k].get<std::uint64_t>();
+  return 0;
+}
+std::string known_size(const nlohmann::json& l) { return known_bytes(l) ? format_bytes(known_bytes(l)) : "-"; }
+
+double num(const nlohmann::json& j, const char* k) { return j.value(k, std::nan("")); }
+
+void print_levels(const nlohmann::json& cal, std::FILE* out) {
+  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %9s %10s  %s\n", "level", "known", "detected",
+               "spills at", "latency", "~cycles", "read", "read", "write", "bandwidth", "");
+  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %9s %10s\n", "", "size", "(fits to)", "", "ns", "",
+               "1 stream", "2-8 str.", "GB/s", "fits to");
+  for (const auto& l : cal["levels"]) {
+    const nlohmann::json bwl = l.value("by_bandwidth", nlohmann::json::object());
+    const bool bw_sep = bwl.value("separated", false);
+    const std::string name = l["name"].get<std::string>(), note = l.value("note", "");
+    if (l["separated"].get<bool>()) {
+      std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %9s %10s  %s\n", name.c_str(),
+                   known_size(l).c_str(), bytes_or_dash(l, "boundary_bytes").c_str(),
+                   bytes_or_dash(l, "spill_bytes").c_str(), f3(num(l, "latency_ns")).c_str(),
+                   f3(num(l, "latency_est_cycles")).c_str(), f3(num(l, "read_gb_per_s")).c_str(),
+                   f3(num(l, "read_multi_gb_per_s")).c_str(), f3(num(l, "write_gb_per_s")).c_str(),
+                   bw_sep ? bytes_or_dash(bwl, "boundary_bytes").c_str() : "-", note.c_str());
+      continue;
+    }
+    std::fprintf(out, "  %-5s %8s  latency %s\n", name.c_str(), known_size(l).c_str(), note.c_str());
+    if (bw_sep)
+      std::fprintf(out, "  %-5s %8s  bandwidth: a plateau of its own, %s to %s, read %s GB/s%s\n", "", "",
+                   bytes_or_dash(bwl, "plateau_from_bytes").c_str(),
+                   bytes_or_dash(bwl, "plateau_to_bytes").c_str(), f3(num(bwl, "read_gb_per_s")).c_str(),
+                   bwl.value("note", "").empty() ? "" : (" (" + bwl.value("note", "") + ")").c_str());
+  }
+}
+
+// Plateaus, when no level could be named: the curve's own steps.
+void print_plateaus(const nlohmann::json& cal, std::FILE* out) {
+  std::fprintf(out, "  %10s %10s %9s %8s\n", "from", "to", "ns", "~cycles");
+  const double ghz = cal["core_clock"]["estimate_ghz"].get<double>();
+  for (const auto& p : cal.value("plateaus", nlohmann::json::array()))
+    std::fprintf(out, "  %10s %10s %9s %8s\n", bytes_or_dash(p, "from_bytes").c_str(),
+                 bytes_or_dash(p, "to_bytes").c_str(), f3(num(p, "ns")).c_str(),
+                 f3(num(p, "ns") * ghz).c_str());
+}
+
+void print_steps(const nlohmann::json& cal, std::FILE* out) {
+  const auto steps = cal.value("steps", nlohmann::json::array());
+  if (steps.empty()) return;
+  std::fprintf(out, "\n%s\n  %-40s %8s %10s %22s\n",
+               cal["hierarchy"].value("known", false)
+                   ? "Other steps in the latency curve (not cache levels; named for what they likely are)"
+                   : "Steps in the latency curve (unnamed: the cache levels are unknown)",
+               "step", "edge", "spills at", "ns before -> after");
+  for (const auto& st : steps) {
+    const std::string ba = f3(num(st, "below_ns")) + " -> " + f3(num(st, "above_ns")) +
+                           (st.value("at_end", false) ? " (end)" : "");
+    std::fprintf(out, "  %-40s %8s %10s %22s\n", st["name"].get<std::string>().c_str(),
+                 bytes_or_dash(st, "edge_bytes").c_str(), bytes_or_dash(st, "spill_bytes").c_str(), ba.c_str());
+    if (st.value("kind", "") != "unnamed")  // the heading already says why those have no name
+      std::fprintf(out, "    %s\n", st.value("note", "").c_str());
+  }
+}
+
+void print_hierarchy(const nlohmann::json& cal, std::FILE* out) {
+  const auto& pg = cal["pages"];
+  const nlohmann::json hi = cal.value("hierarchy", nlohmann::json::object());
+  std::string known;
+  for (const auto& k : hi.value("known_levels", nlohmann::json::array()))
+    known += (known.empty() ? "" : ", ") + k["name"].get<std::string>() + " " + bytes_or_dash(k, "bytes");
+  const double huge = pg.value("huge_fraction", 0.0);
+  std::fprintf(out, "\nCache hierarchy: %s\n",
+               hi.value("known", true)
+                   ? (hi.value("source", "sysfs") + ": " + known).c_str()
+                   : "unknown: this system describes no caches, so no plateau is named a cache level");
+  std::fprintf(out, "Pages: %s, %s of %s (%.0f%%) on 2 MiB pages; THP %s\n",
+               pg["advice"].get<std::string>().c_str(),
+               format_bytes(pg["anon_huge_bytes"].get<std::uint64_t>()).c_str(),
+               format_bytes(pg["buffer_bytes"].get<std::uint64_t>()).c_str(), 100 * huge,
+               pg["thp_enabled"].get<std::string>().c_str());
+  if (hi.value("known", true)) {
+    std::fprintf(out, "\nCache levels read off the latency curve\n");
+    print_levels(cal, out);
+  } else {
+    std::fprintf(out, "\nPlateaus of the latency curve\n");
+    print_plateaus(cal, out);
+  }
+  print_steps(cal, out);
+}
+
+// The curves, one row per working set, with the known sizes marked where a
+// set first exceeds them. The bar is log(latency), so each level is a step of
+// its own however far apart they are.
+void print_curves(const nlohmann::json& cal, std::FILE* out) {
+  const auto& lat = cal["latency"]["points"];
+  const auto& bw = cal["bandwidth"]["points"];
+  double lo = 1e300, hi = 0, bwmax = 0;
+  for (const auto& p : lat) lo = std::min(lo, p["ns"].get<double>()), hi = std::max(hi, p["ns"].get<double>());
+  for (const auto& p : bw) bwmax = std::max(bwmax, p["read_gb_per_s"].get<double>());
+  std::vector<std::pair<std::string, std::uint64_t>> marks;
+  for (const auto& l : cal["levels"])
+    if (known_bytes(l)) marks.push_back({l["name"], known_bytes(l)});
+  const std::string source = cal.value("hierarchy", nlohmann::json::object()).value("source", "sysfs");
+  std::size_t next_mark = 0;
+  std::fprintf(out,
+               "\nLatency and bandwidth curves (%s;\n  %s)\n  %9s %8s %8s %8s %10s %8s  %s\n",
+               "latency: dependent loads over a random cycle of 64 B lines",
+               "bandwidth: sequential, one core; read xN: the fastest of 2, 4, 8 concurrent streams",
+               "set", "ns", "~cycles", "read", "read xN", "write",
+               "latency (log scale)                       read GB/s");
+  for (std::size_t i = 0; i < lat.size(); ++i) {
+    const std::uint64_t b = lat[i]["bytes"];
+    while (next_mark < marks.size() && b > marks[next_mark].second) {
+      std::fprintf(out, "  ---------- %s %s (%s) ----------\n", marks[next_mark].first.c_str(),
+                   format_bytes(marks[next_mark].second).c_str(), source.c_str());
+      ++next_mark;
+    }
+    const double ns = lat[i]["ns"], rd = bw[i]["read_gb_per_s"], wr = bw[i]["write_gb_per_s"];
+    const double multi = num(bw[i], "read_multi_gb_per_s");
+    const int k = bw[i].value("read_multi", nlohmann::json::object()).value("streams", 0);
+    const std::string mk = f3(multi) + (k ? "/" + std::to_string(k) : "");
+    const int w = hi > lo ? 1 + static_cast<int>(std::lround(39 * std::log(ns / lo) / std::log(hi / lo))) : 1;
+    const int wb = bwmax > 0 ? std::max(1, static_cast<int>(std::lround(20 * rd / bwmax))) : 1;
+    std::fprintf(out, "  %9s %8s %8s %8s %10s %8s  %-40s %s\n", format_bytes(b).c_str(), f3(ns).c_str(),
+                 f3(lat[i]["est_cycles"].get<double>()).c_str(), f3(rd).c_str(), mk.c_str(), f3(wr).c_str(),
+                 std::string(w, '#').c_str(), std::string(wb, '=').c_str());
+  }
+  std::fprintf(out, "\n  bandwidth code: %s\n", cal["bandwidth"]["isa"].get<std::string>().c_str());
+  std::fprintf(out, "  read xN: GB/s/streams (measured in %.2f s). Rows are judged (%%BW) against the higher of\n"
+                    "  read and read xN.\n", cal["bandwidth"].value("multi_stream_seconds", 0.0));
+  std::fprintf(out, "  ~cycles = ns x the core clock ESTIMATE; GB/s = 1e9 bytes/s.\n");
+}
+
 }  // namespace
 
 void print_calibration(const nlohmann::json& cal, std::FILE* out, bool brief) {
@@ -797,75 +1119,9 @@ void print_calibration(const nlohmann::json& cal, std::FILE* out, bool brief) {
                    t["note"].get<std::string>().c_str());
   }
 
-  const auto& pg = cal["pages"];
-  std::fprintf(out, "\nCache levels read off the latency curve (pages: %s, %s of %s on hugepages; THP %s)\n",
-               pg["advice"].get<std::string>().c_str(),
-               format_bytes(pg["anon_huge_bytes"].get<std::uint64_t>()).c_str(),
-               format_bytes(pg["buffer_bytes"].get<std::uint64_t>()).c_str(),
-               pg["thp_enabled"].get<std::string>().c_str());
-  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %10s  %s\n", "level", "sysfs", "detected",
-               "spills at", "latency", "~cycles", "read", "write", "bandwidth", "");
-  std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %10s\n", "", "", "(fits to)", "", "ns", "",
-               "GB/s", "GB/s", "fits to");
-  for (const auto& l : cal["levels"]) {
-    const nlohmann::json bwl = l.value("by_bandwidth", nlohmann::json::object());
-    const bool bw_sep = bwl.value("separated", false);
-    const std::string bw_fit = bw_sep ? bytes_or_dash(bwl, "boundary_bytes") : "-";
-    if (l["separated"].get<bool>())
-      std::fprintf(out, "  %-5s %8s %10s %10s %9s %8s %9s %9s %10s  %s\n",
-                   l["name"].get<std::string>().c_str(), bytes_or_dash(l, "sysfs_bytes").c_str(),
-                   bytes_or_dash(l, "boundary_bytes").c_str(), bytes_or_dash(l, "spill_bytes").c_str(),
-                   f3(l["latency_ns"].get<double>()).c_str(),
-                   f3(l["latency_est_cycles"].get<double>()).c_str(),
-                   f3(l["read_gb_per_s"].get<double>()).c_str(),
-                   f3(l["write_gb_per_s"].get<double>()).c_str(), bw_fit.c_str(),
-                   l["note"].get<std::string>().c_str());
-    else
-      std::fprintf(out, "  %-5s %8s  latency %s\n%s", l["name"].get<std::string>().c_str(),
-                   bytes_or_dash(l, "sysfs_bytes").c_str(), l["note"].get<std::string>().c_str(),
-                   bw_sep ? ("        " + std::string(8, ' ') + "  bandwidth: a plateau of its own, " +
-                             bytes_or_dash(bwl, "plateau_from_bytes") + " to " +
-                             bytes_or_dash(bwl, "plateau_to_bytes") + ", read " +
-                             f3(bwl["read_gb_per_s"].get<double>()) + " GB/s" +
-                             (bwl["note"].get<std::string>().empty() ? "" : " (" + bwl["note"].get<std::string>() + ")") + "\n")
-                                .c_str()
-                          : "");
-  }
-
+  print_hierarchy(cal, out);
   if (brief) return;
-  // The curves, one row per working set, with the sysfs sizes marked where
-  // a set first exceeds them. The bar is log(latency), so each level is a
-  // step of its own however far apart they are.
-  const auto& lat = cal["latency"]["points"];
-  const auto& bw = cal["bandwidth"]["points"];
-  double lo = 1e300, hi = 0, bwmax = 0;
-  for (const auto& p : lat) lo = std::min(lo, p["ns"].get<double>()), hi = std::max(hi, p["ns"].get<double>());
-  for (const auto& p : bw) bwmax = std::max(bwmax, p["read_gb_per_s"].get<double>());
-  std::vector<std::pair<std::string, std::uint64_t>> marks;
-  for (const auto& l : cal["levels"])
-    if (l["sysfs_bytes"].is_number()) marks.push_back({l["name"], l["sysfs_bytes"]});
-  std::size_t next_mark = 0;
-  std::fprintf(out,
-               "\nLatency and bandwidth curves (%s;\n  %s)\n  %9s %8s %8s %8s %8s  %s\n",
-               "latency: dependent loads over a random cycle of 64 B lines",
-               "bandwidth: sequential, one core", "set", "ns", "~cycles", "read", "write",
-               "latency (log scale)                       read GB/s");
-  for (std::size_t i = 0; i < lat.size(); ++i) {
-    const std::uint64_t b = lat[i]["bytes"];
-    while (next_mark < marks.size() && b > marks[next_mark].second) {
-      std::fprintf(out, "  ---------- %s %s (sysfs) ----------\n", marks[next_mark].first.c_str(),
-                   format_bytes(marks[next_mark].second).c_str());
-      ++next_mark;
-    }
-    const double ns = lat[i]["ns"], rd = bw[i]["read_gb_per_s"], wr = bw[i]["write_gb_per_s"];
-    const int w = hi > lo ? 1 + static_cast<int>(std::lround(39 * std::log(ns / lo) / std::log(hi / lo))) : 1;
-    const int wb = bwmax > 0 ? std::max(1, static_cast<int>(std::lround(20 * rd / bwmax))) : 1;
-    std::fprintf(out, "  %9s %8s %8s %8s %8s  %-40s %s\n", format_bytes(b).c_str(), f3(ns).c_str(),
-                 f3(lat[i]["est_cycles"].get<double>()).c_str(), f3(rd).c_str(), f3(wr).c_str(),
-                 std::string(w, '#').c_str(), std::string(wb, '=').c_str());
-  }
-  std::fprintf(out, "\n  bandwidth code: %s\n", cal["bandwidth"]["isa"].get<std::string>().c_str());
-  std::fprintf(out, "  ~cycles = ns x the core clock ESTIMATE; GB/s = 1e9 bytes/s.\n");
+  print_curves(cal, out);
 }
 
 // ---------------------------------------------------------------------------
@@ -911,8 +1167,15 @@ Limits limits_from(const nlohmann::json& cal) {
         l.l1_ns = lv.at("latency_ns").get<double>();
         break;
       }
-    for (const auto& p : cal.at("bandwidth").at("points"))
-      l.read_gbps.push_back({p.at("bytes").get<std::uint64_t>(), p.at("read_gb_per_s").get<double>()});
+    // Unknown hierarchy: no level is named, but the first plateau (the
+    // smallest sets) is the L1 on any CPU.
+    if (!(l.l1_ns > 0) && cal.contains("plateaus") && !cal["plateaus"].empty())
+      l.l1_ns = cal["plateaus"][0].at("ns").get<double>();
+    for (const auto& p : cal.at("bandwidth").at("points")) {
+      const double one = p.at("read_gb_per_s").get<double>();
+      const double multi = p.value("read_multi_gb_per_s", 0.0);
+      l.read_gbps.push_back({p.at("bytes").get<std::uint64_t>(), read_limit_gbps(one, multi)});
+    }
   } catch (const nlohmann::json::exception&) {
     return Limits{};
   }

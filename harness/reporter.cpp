@@ -142,6 +142,8 @@ void Reporter::print_header() {
     for (const auto& l : cal["levels"])
       if (l["separated"].get<bool>())
         lv += " " + l["name"].get<std::string>() + " " + sig3(l["latency_ns"].get<double>()) + " ns";
+    if (lv.empty())  // the hierarchy was unknown: no level named (see limits_from)
+      lv = " cache levels unknown, fastest plateau " + sig3(limits_.l1_ns) + " ns";
     std::printf("  calibration (%s, %s):%s; core clock ~%.2f GHz (estimate)\n",
                 cal["path"].get<std::string>().c_str(), cal["created_utc"].get<std::string>().c_str(),
                 lv.c_str(), limits_.core_hz / 1e9);
@@ -154,7 +156,8 @@ void Reporter::print_header() {
               opts_.budget_ns);
   std::printf("  ~cyc/op = ns/op x the calibrated core clock (an ESTIMATE, no PMU needed); vs limit =\n"
               "  ns/op in calibrated L1 latencies (xL1, latency-bound rows) or %% of the calibrated read\n"
-              "  bandwidth at the row's working set (%%BW, streaming rows).\n");
+              "  bandwidth limit at the row's working set (%%BW, streaming rows: the faster of one and\n"
+              "  2-8 concurrent streams; above 100%% is marked !, a miscount or a noisy calibration).\n");
   if (opts_.run_context.contains("core_share") && opts_.run_context["core_share"].value("available", false))
     std::printf("  core = share of the core's issue slots the row had (median of repetitions; a probe\n"
                 "  before and after each batch, harness/core_share.h): below %.0f%% another hardware\n"
@@ -186,6 +189,8 @@ void Reporter::print_row(const Spec& s, const Run& row, double cv, const std::st
   std::string vs = "-";
   if (l.l1_latencies >= 0) vs = sig3(l.l1_latencies) + "xL1";
   else if (l.pct_read_bw >= 0) vs = fmt("%.0f", l.pct_read_bw) + "%BW";
+  // Above the limit is a bug to explain (calibrate.h, read_limit_gbps).
+  if (l.pct_read_bw > 100 && l.l1_latencies < 0) vs += "!", above_limit_.push_back(s.name());
   std::printf("%-*s %-*s %-*s %*s %10s %6s %5s %10s %8s %8s %8s  %-8s %s\n", w_family_, s.family.c_str(),
               w_variant_, s.variant.c_str(), w_workload_, s.workload.c_str(), w_size_,
               s.size_label.c_str(), sig3(f.ns_per_op).c_str(), cv_s.c_str(), core_s.c_str(),
@@ -283,6 +288,12 @@ void Reporter::Finalize() {
                 shared_rows_.size(), kSharedCoreBelow * 100, rerun_regex(shared_rows_, 8).c_str(),
                 shared_rows_.size() > 8 ? " (the first 8; the JSON summary lists all)" : "");
   }
+  if (!above_limit_.empty())
+    std::printf("Above the bandwidth limit: %zu rows streamed faster than calibration's fastest read\n"
+                "  at their working set (%%BW marked !): a bytes_per_op or working_set_bytes that\n"
+                "  overstates the work, or a calibration measured in a busy spell (rerun\n"
+                "  `cachetick calibrate --force`). First: %s\n",
+                above_limit_.size(), above_limit_.front().c_str());
   if (!opts_.out_path.empty()) std::printf("Results: %s\n", opts_.out_path.c_str());
   std::fflush(stdout);
 }

@@ -59,6 +59,7 @@ class Reporter : public benchmark::BenchmarkReporter {
   std::size_t done_ = 0;
   std::vector<std::string> over_;
   std::vector<std::string> shared_rows_;  // core share below kSharedCoreBelow
+  std::vector<std::string> above_limit_;  // %BW above 100: a bug to explain
   Limits limits_;  // from run_context["calibration"]; invalid without one
   int w_family_ = 6, w_variant_ = 7, w_workload_ = 8, w_size_ = 4;
 };

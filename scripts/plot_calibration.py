@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Plot a cachetick calibration: latency and bandwidth curves, cache sizes marked.
+"""Plot a cachetick calibration: latency and bandwidth curves, cache sizes and steps marked.
 
     scripts/plot_calibration.py [results/calibration/<host>.json] [-o out.png]
 
@@ -46,18 +46,29 @@ def main():
     ax1.set_yscale("log")
     ax1.set_ylabel("ns per dependent load")
     ax1.set_title("%s - %s, %s calibration" % (cal["identity"]["cpu_model"], cal["identity"]["host"], cal["mode"]))
-    ax2.plot([kib(p["bytes"]) for p in bw], [p["read_gb_per_s"] for p in bw], "o-", label="read")
+    ax2.plot([kib(p["bytes"]) for p in bw], [p["read_gb_per_s"] for p in bw], "o-", label="read, 1 stream")
+    if all("read_multi_gb_per_s" in p for p in bw):  # format 3
+        ax2.plot([kib(p["bytes"]) for p in bw], [p["read_multi_gb_per_s"] for p in bw], "^-",
+                 label="read, fastest of 2/4/8 streams")
     ax2.plot([kib(p["bytes"]) for p in bw], [p["write_gb_per_s"] for p in bw], "s-", label="write")
     ax2.set_ylabel("GB/s (one core)")
     ax2.set_xscale("log", base=2)
     ax2.set_xlabel("working set (KiB)")
+    source = cal.get("hierarchy", {}).get("source", "sysfs")
     for lv in cal["levels"]:
-        if lv.get("sysfs_bytes"):
+        known = lv.get("known_bytes", lv.get("sysfs_bytes"))  # sysfs_bytes: format 2
+        if known:
             for ax in (ax1, ax2):
-                ax.axvline(kib(lv["sysfs_bytes"]), color="grey", ls="--", lw=1)
-            ax1.text(kib(lv["sysfs_bytes"]), ax1.get_ylim()[1], " %s (sysfs)" % lv["name"], va="top", fontsize=8)
+                ax.axvline(kib(known), color="grey", ls="--", lw=1)
+            ax1.text(kib(known), ax1.get_ylim()[1], " %s (%s)" % (lv["name"], source), va="top", fontsize=8)
         if lv.get("separated") and lv.get("boundary_bytes"):
             ax1.axvline(kib(lv["boundary_bytes"]), color="red", ls=":", lw=1)
+    # Steps that are no cache level (TLB reach, page walks, not separable;
+    # unnamed when the levels are unknown): thin grey dots, latency only.
+    for st in cal.get("steps", []):
+        ax1.axvline(kib(st["edge_bytes"]), color="0.6", ls=(0, (1, 3)), lw=0.8)
+        ax1.text(kib(st["edge_bytes"]), ax1.get_ylim()[0], " " + st["name"], rotation=90, va="bottom",
+                 fontsize=6, color="0.45")
     ax1.legend(loc="lower right")
     ax2.legend(loc="upper right")
     for ax in (ax1, ax2):

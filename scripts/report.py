@@ -424,7 +424,15 @@ def calibration_curves(cal):
     return panels
 
 
-CAL_NAMES = {"ns": "latency", "read_gb_per_s": "read", "write_gb_per_s": "write"}
+CAL_NAMES = {"ns": "latency", "read_gb_per_s": "read, 1 stream", "write_gb_per_s": "write",
+             "read_multi_gb_per_s": "read, fastest of 2/4/8 streams"}
+
+
+def calibration_steps(cal):
+    """The latency curve's steps that are not cache levels (format 3: TLB
+    reach, page walks, not separable; or unnamed when the levels are unknown)."""
+    steps = cal.get("steps")
+    return [st for st in steps if isinstance(st, dict) and cr._num(st.get("edge_bytes"))] if isinstance(steps, list) else []
 
 
 def chart_calibration(res):
@@ -462,6 +470,14 @@ def chart_calibration(res):
                 ax.axvline(b, color="#b2312a", ls="-.", lw=0.9, gid=f"boundary:{lv.get('name')}")
                 ax.text(b, 0.02, f" {lv.get('name')} edge found", transform=ax.get_xaxis_transform(),
                         rotation=90, va="bottom", ha="left", fontsize=7, color="#b2312a")
+        # Other steps (TLB reach, page walks...) are no cache edges: thin grey
+        # dots on the latency panel only, named at the top.
+        for st in calibration_steps(cal) if key == "latency" else []:
+            b = cr._num(st.get("edge_bytes"))
+            if lo <= b <= hi:
+                ax.axvline(b, color="0.55", ls=(0, (1, 3)), lw=0.8, gid=f"step:{st.get('kind')}:{int(b)}")
+                ax.text(b, 0.98, f" {st.get('name', '')}", transform=ax.get_xaxis_transform(),
+                        rotation=90, va="top", ha="left", fontsize=6, color="0.45")
         ax.xaxis.set_major_locator(LogLocator(base=2, numticks=40))
         ax.xaxis.set_major_formatter(FuncFormatter(
             lambda x, _: cr.format_bytes(x) if x > 0 and round(math.log2(x)) % 2 == 0 else ""))
@@ -473,8 +489,10 @@ def chart_calibration(res):
     title = "calibration: this machine's memory latency and bandwidth against working-set size"
     finish(fig, title, 0)
     caption = ("Measured by `cachetick calibrate` (dependent loads for latency, sequential passes for "
-               f"bandwidth); dotted = cache sizes ({res.caches_source() or 'not recorded'}), "
-               "dash-dot red = level edges the calibration detected.")
+               "bandwidth, one and 2/4/8 concurrent streams); dotted = cache sizes "
+               f"({res.caches_source() or 'not recorded'}), dash-dot red = cache-level edges the calibration "
+               "detected, grey dots (latency panel) = other steps it named (TLB reach, page walks, not "
+               "separable, or unnamed when the cache levels are unknown).")
     return fig, title, caption
 
 
@@ -690,7 +708,7 @@ def describe_axes(ax):
     for ln in ax.get_lines():
         gid = ln.get_gid() or ""
         xy = ln.get_xydata().tolist()
-        if gid == "budget" or gid.startswith(("cache:", "boundary:")):
+        if gid == "budget" or gid.startswith(("cache:", "boundary:", "step:")):
             lines.append({"gid": gid, "label": ln.get_label(),
                           "at": xy[0][1] if gid == "budget" else xy[0][0]})
         elif gid.startswith("series:"):
@@ -889,21 +907,42 @@ def data_table(res, family):
 
 
 def levels_table(cal):
-    """The cache levels the calibration read off its curve, beside sysfs."""
+    """The cache levels the calibration read off its curve, beside the sizes
+    the CPU reports, then the other steps it found."""
     levels = [lv for lv in cal.get("levels", []) if isinstance(lv, dict)] if isinstance(cal.get("levels"), list) else []
-    if not levels:
+    steps = calibration_steps(cal)
+    if not levels and not steps:
         return ""
     clock = cal.get("core_clock") if isinstance(cal.get("core_clock"), dict) else {}
-    out = ["<table><tr><th>level</th><th>sysfs size</th><th>edge found</th><th>latency ns</th>"
-           "<th>est. core cycles</th><th>read GB/s</th><th>write GB/s</th><th>note</th></tr>"]
-    for lv in levels:
-        num = lambda k: sig3(cr._num(lv.get(k)))
-        size = lambda k: cr.format_bytes(cr._num(lv.get(k))) if cr._num(lv.get(k)) else "-"
-        out.append(f"<tr><td>{esc(lv.get('name', '?'))}</td><td class=n>{size('sysfs_bytes')}</td>"
-                   f"<td class=n>{size('boundary_bytes')}</td><td class=n>{num('latency_ns')}</td>"
-                   f"<td class=n>{num('latency_est_cycles')}</td><td class=n>{num('read_gb_per_s')}</td>"
-                   f"<td class=n>{num('write_gb_per_s')}</td><td>{esc(lv.get('note', ''))}</td></tr>")
-    out.append("</table>")
+    hier = cal.get("hierarchy") if isinstance(cal.get("hierarchy"), dict) else {}
+    source = hier.get("source", "sysfs")
+    out = []
+    if hier.get("known") is False:
+        out.append("<p>Cache levels unknown (this system describes no caches): the calibration names "
+                   "no level; its steps are listed unnamed.</p>")
+    if levels:
+        out.append(f"<table><tr><th>level</th><th>size ({esc(source)})</th><th>edge found</th><th>latency ns</th>"
+                   "<th>est. core cycles</th><th>read GB/s, 1 stream</th><th>read GB/s, 2-8 streams</th>"
+                   "<th>write GB/s</th><th>note</th></tr>")
+        for lv in levels:
+            num = lambda k: sig3(cr._num(lv.get(k)))
+            size = lambda k: cr.format_bytes(cr._num(lv.get(k))) if cr._num(lv.get(k)) else "-"
+            known = "known_bytes" if "known_bytes" in lv else "sysfs_bytes"
+            out.append(f"<tr><td>{esc(lv.get('name', '?'))}</td><td class=n>{size(known)}</td>"
+                       f"<td class=n>{size('boundary_bytes')}</td><td class=n>{num('latency_ns')}</td>"
+                       f"<td class=n>{num('latency_est_cycles')}</td><td class=n>{num('read_gb_per_s')}</td>"
+                       f"<td class=n>{num('read_multi_gb_per_s')}</td>"
+                       f"<td class=n>{num('write_gb_per_s')}</td><td>{esc(lv.get('note', ''))}</td></tr>")
+        out.append("</table>")
+    if steps:
+        out.append("<table><tr><th>other step</th><th>edge</th><th>spills at</th><th>ns before</th>"
+                   "<th>ns after</th><th>why this name</th></tr>")
+        for st in steps:
+            size = lambda k: cr.format_bytes(cr._num(st.get(k))) if cr._num(st.get(k)) else "-"
+            out.append(f"<tr><td>{esc(st.get('name', '?'))}</td><td class=n>{size('edge_bytes')}</td>"
+                       f"<td class=n>{size('spill_bytes')}</td><td class=n>{sig3(cr._num(st.get('below_ns')))}</td>"
+                       f"<td class=n>{sig3(cr._num(st.get('above_ns')))}</td><td>{esc(st.get('note', ''))}</td></tr>")
+        out.append("</table>")
     if cr._num(clock.get("estimate_ghz")):
         out.append(f"<p>Estimated core clock {clock['estimate_ghz']:.2f} GHz (an estimate from a chain of dependent adds, "
                    "not a PMU reading); core cycles above are ns x that clock.</p>")

@@ -386,6 +386,57 @@ class Calibration(ReportCase):
             self.assertEqual(sorted(g for g in gids if g.startswith("boundary:")), ["boundary:L1", "boundary:L2"])
         self.assertEqual(lat["yscale"], "log")
 
+    # Format 3: levels against the known hierarchy, other steps apart, and a
+    # multi-stream read curve.
+    CAL3 = dict(CAL, hierarchy={"source": "sysfs", "known": True,
+                                "known_levels": [{"name": "L1d", "bytes": 49152}, {"name": "L2", "bytes": 2 << 20}]},
+                levels=[{"name": "L1d", "known_bytes": 49152, "boundary_bytes": 49152, "separated": True, "latency_ns": 1.1,
+                         "read_gb_per_s": 200, "read_multi_gb_per_s": 210},
+                        {"name": "L2", "known_bytes": 2 << 20, "boundary_bytes": 1 << 20, "separated": True},
+                        {"name": "DRAM", "known_bytes": None, "separated": True, "latency_ns": 120}],
+                steps=[{"kind": "tlb_reach", "name": "TLB reach (4 KiB pages x 64 entries)", "edge_bytes": 256 << 10,
+                        "spill_bytes": 384 << 10, "below_ns": 4, "above_ns": 5.2, "note": "a TLB covers 64 x 4 KiB pages"},
+                       {"kind": "page_walks", "name": "page walks", "edge_bytes": 1 << 30, "below_ns": 120, "above_ns": 190}],
+                bandwidth={"unit": "GB/s", "points": [{"bytes": 4096 << i, "read_gb_per_s": 200 / (1 + i),
+                                                       "read_multi_gb_per_s": 230 / (1 + i), "write_gb_per_s": 90 / (1 + i),
+                                                       "read_multi": {"streams": 4, "by_streams": {"2": 1, "4": 230 / (1 + i)}}}
+                                                      for i in range(10)]})
+
+    def test_steps_are_not_drawn_as_cache_edges(self):
+        doc = make_doc(HASH_ROWS, extra_ct={"calibration": self.CAL3})
+        code, out, err, man = self.run_report(self.write("cal.json", doc))
+        self.assertEqual(code, 0, err)
+        lat, bw = self.chart(man, "calibration")["panels"]
+        gids = lambda p, pre: sorted(ln["gid"] for ln in p["lines"] if ln["gid"].startswith(pre))
+        for p in (lat, bw):
+            self.assertEqual(gids(p, "boundary:"), ["boundary:L1d", "boundary:L2"])
+        # The TLB step lies on the curve (4 KiB..2 MiB) and is drawn on the latency
+        # panel only; the page-walk step at 1 GiB lies beyond it.
+        self.assertEqual(gids(lat, "step:"), ["step:tlb_reach:262144"])
+        self.assertEqual(gids(bw, "step:"), [])
+        self.assertEqual(sorted(s["gid"] for s in bw["series"]),
+                         ["series:bandwidth:read_gb_per_s", "series:bandwidth:read_multi_gb_per_s",
+                          "series:bandwidth:write_gb_per_s"])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            page = f.read()
+        self.assertIn("TLB reach (4 KiB pages x 64 entries)", page)
+        self.assertIn("<th>size (sysfs)</th>", page)
+        self.assertIn("<td class=n>210</td>", page)  # L1d read, 2-8 streams
+
+    def test_unknown_hierarchy_names_no_level(self):
+        cal = dict(self.CAL3, hierarchy={"source": "unknown", "known": False, "known_levels": []}, levels=[],
+                   steps=[{"kind": "unnamed", "name": "step 1", "edge_bytes": 49152, "below_ns": 1.1, "above_ns": 4}])
+        doc = make_doc(HASH_ROWS, extra_ct={"calibration": cal})
+        code, out, err, man = self.run_report(self.write("cal.json", doc))
+        self.assertEqual(code, 0, err)
+        lat, bw = self.chart(man, "calibration")["panels"]
+        self.assertEqual([ln["gid"] for ln in lat["lines"] if ln["gid"].startswith(("boundary:", "step:"))],
+                         ["step:unnamed:49152"])
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            page = f.read()
+        self.assertIn("Cache levels unknown", page)
+        self.assertIn("<td>step 1</td>", page)
+
     def test_unknown_shape_is_skipped(self):
         doc = make_doc(HASH_ROWS, extra_ct={"calibration": {"something": [1, 2, 3]}})
         code, out, err, man = self.run_report(self.write("cal.json", doc))
