@@ -22,6 +22,10 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+# format_bytes lives in textstats with the other number helpers; kept here
+# too because report.py's calibration code calls it as cr.format_bytes.
+from textstats import format_bytes, ordered  # noqa: F401
+
 ROLES = ("optimised", "naive", "peer", "reference", "unknown")
 
 # Google Benchmark's own keys in a benchmark entry: everything else that is a
@@ -76,23 +80,16 @@ def parse_size(label):
     return float(value) * base ** mult, bool(b)
 
 
-def format_bytes(n):
-    """Binary units like the harness: 16KiB, 4MiB, 1.5GiB."""
-    if n is None:
-        return "-"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            s = f"{n:.3g}" if n != int(n) else f"{int(n)}"
-            return s + unit
-        n /= 1024
-    return f"{n}TiB"
-
-
 def _num(v):
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return float(v) if math.isfinite(v) else None
+
+
+def _block(d, key):
+    """d[key] when it is an object, else {}: a missing or odd block reads as empty."""
+    v = d.get(key) if isinstance(d, dict) else None
+    return v if isinstance(v, dict) else {}
 
 
 @dataclass
@@ -136,18 +133,15 @@ class Result:
 
     @property
     def ct(self):
-        c = self.doc.get("cachetick")
-        return c if isinstance(c, dict) else {}
+        return _block(self.doc, "cachetick")
 
     @property
     def context(self):
-        c = self.doc.get("context")
-        return c if isinstance(c, dict) else {}
+        return _block(self.doc, "context")
 
     @property
     def machine(self):
-        m = self.ct.get("machine")
-        return m if isinstance(m, dict) else {}
+        return _block(self.ct, "machine")
 
     @property
     def host(self):
@@ -155,8 +149,7 @@ class Result:
 
     @property
     def budget_ns(self):
-        b = _num((self.ct.get("options") or {}).get("budget_ns")) if isinstance(
-            self.ct.get("options"), dict) else None
+        b = _num(_block(self.ct, "options").get("budget_ns"))
         if b:
             return b
         budgets = [r.budget_ns for r in self.rows if r.budget_ns]
@@ -194,19 +187,10 @@ class Result:
         return "sysfs (Google Benchmark)" if self.context.get("caches") else None
 
     def families(self):
-        seen = []
-        for r in self.rows:
-            if r.family not in seen:
-                seen.append(r.family)
-        return seen
+        return ordered(r.family for r in self.rows)
 
     def counter_names(self):
-        names = []
-        for r in self.rows:
-            for k in r.counters:
-                if k not in names:
-                    names.append(k)
-        return names
+        return ordered(k for r in self.rows for k in r.counters)
 
     def has_repetitions(self):
         return any(len(r.samples) >= 2 for r in self.rows)

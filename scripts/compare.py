@@ -27,9 +27,11 @@ import argparse
 import json
 import math
 import re
+import statistics
 import sys
 
 from cachetick_results import SHARED_CORE_BELOW  # the console's `!` threshold too
+from textstats import pct, sig3 as num
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -129,7 +131,7 @@ class Result:
         c = self.core.get(name)
         if not c:
             return None
-        m = median(c)
+        m = statistics.median(c)
         return m if m < SHARED_CORE_BELOW else None
 
     def kind(self, name):
@@ -160,27 +162,6 @@ def environment_differences(base, new):
             for k in keys if base.environment.get(k) != new.environment.get(k)]
 
 
-def pct(x):
-    if x == math.inf:
-        return "+inf%"
-    return f"{x * 100:+.1f}%"
-
-
-def num(v):
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return f"{v:.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    if a >= 0.01:
-        return f"{v:.3f}"
-    return f"{v:.2g}"
-
-
 def compare_sim(base, new, tol, floor):
     """Per metric: (base, new, relative change, status)."""
     out = {}
@@ -203,15 +184,9 @@ def min_two_sided_p(n1, n2):
     return min(1.0, 2.0 / math.comb(n1 + n2, n1))
 
 
-def median(xs):
-    s = sorted(xs)
-    m = len(s) // 2
-    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
-
-
 def compare_time(base, new, alpha, min_effect):
     from scipy.stats import mannwhitneyu
-    mb, mn = median(base), median(new)
+    mb, mn = statistics.median(base), statistics.median(new)
     change = mn / mb - 1 if mb > 0 else 0.0
     res = {"base": mb, "new": mn, "change": change, "n": (len(base), len(new)), "p": None}
     if len(base) < 2 or len(new) < 2 or min_two_sided_p(len(base), len(new)) >= alpha:

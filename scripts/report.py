@@ -28,11 +28,11 @@ import json
 import math
 import os
 import re
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
+from textstats import ordered, sig3  # noqa: E402
 
 import matplotlib  # noqa: E402
 
@@ -87,21 +87,6 @@ def slug(s):
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(s)).strip("-") or "x"
 
 
-def sig3(v):
-    if v is None or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return "-"
-    a = abs(v)
-    if a >= 100:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    if a == 0:
-        return "0"
-    return f"{v:.3g}"
-
-
 def bytes_formatter():
     return FuncFormatter(lambda x, _: cr.format_bytes(x) if x > 0 else "")
 
@@ -132,14 +117,6 @@ def role_labels(styles):
 
 def first_index(rows, variant):
     return next(i for i, r in enumerate(rows) if r.variant == variant)
-
-
-def ordered(values):
-    seen = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return seen
 
 
 def sizes_in_order(rows):
