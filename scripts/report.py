@@ -32,6 +32,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
+import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
 
 import matplotlib  # noqa: E402
@@ -838,13 +839,12 @@ def budget_html(res):
 
 
 def shared_core(r):
-    v = r.other.get("core_share")
-    return v is not None and v < cr.SHARED_CORE_BELOW
+    return vd.shared_core(r.core_share)
 
 
 def core_cell(r):
-    v = r.other.get("core_share")
-    return "-" if v is None else f"{v * 100:.0f}%" + ("!" if shared_core(r) else "")
+    v = r.core_share
+    return "-" if v is None else f"{v * 100:.0f}%" + ("!" if vd.shared_core(v) else "")
 
 
 def data_table(res, family):
@@ -929,7 +929,7 @@ def write_html(path, results, charts, cmp, base, args, warnings):
     shared = [r for r in res.rows if shared_core(r)]
     if shared:
         h.append(f"<div class=warn>{len(shared)} of {len(res.rows)} rows ran with less than "
-                 f"{cr.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
+                 f"{vd.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
                  "hardware thread (an SMT sibling; on a VM, often a neighbour) competed, which slows wide, "
                  "throughput-bound code up to 2x at the same clock. Rerun those rows before reading them.</div>")
     h.append("<nav><ul>" + "".join(f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav>")
@@ -1014,6 +1014,42 @@ def build(results, base, args):
     return charts, cmp
 
 
+def require_chartable(res):
+    """Raise ResultError when a result gives nothing to draw: no benchmark
+    with a size, or none with a time or a counter. Benchmarks without a size
+    stay in the tables (a warning says so)."""
+    sizeless = [r.name for r in res.rows if r.size is None]
+    some = ", ".join(sizeless[:5]) + (" ..." if len(sizeless) > 5 else "")
+    if len(sizeless) == len(res.rows):
+        raise cr.ResultError(
+            f"{res.path}: none of the {len(res.rows)} benchmarks has a size (no cachetick 'size' and no "
+            "numeric argument in the name, e.g. BM_copy/4096), so there is nothing to place on "
+            "a chart: " + some)
+    if sizeless:
+        res.warnings.append(f"{len(sizeless)} benchmark(s) without a size are shown as size '-' and "
+                            "left out of the size sweeps: " + some)
+    if not any(r.ns_per_op is not None or r.counters for r in res.rows):
+        raise cr.ResultError(f"{res.path}: no benchmark has a time or a counter (all failed?)")
+
+
+def load_inputs(args):
+    """The results (merged with --merge) and the baseline, each checked for
+    something to draw; every problem is collected before giving up."""
+    results = cr.load_all(args.results)
+    base = cr.load(args.baseline) if args.baseline else None
+    problems = []
+    for res in results + ([base] if base else []):
+        try:
+            require_chartable(res)
+        except cr.ResultError as e:
+            problems.append(str(e))
+    if problems:
+        raise cr.ResultError("\n".join(problems))
+    if args.merge and len(results) > 1:
+        results = [cr.merge(results)]
+    return results, base
+
+
 def default_out(path):
     stem = path[:-5] if path.endswith(".json") else path
     return stem + ".report"
@@ -1034,10 +1070,7 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
     try:
-        results = cr.load_all(args.results)
-        base = cr.load(args.baseline) if args.baseline else None
-        if args.merge and len(results) > 1:
-            results = [cr.merge(results)]
+        results, base = load_inputs(args)
         args.out = args.out or default_out(args.results[0])
         try:
             os.makedirs(args.out, exist_ok=True)
