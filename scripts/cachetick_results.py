@@ -2,8 +2,11 @@
 
 One row per benchmark: where it belongs (family, variant, role, workload,
 size), its ns/op (the median of the repetitions), the per-repetition samples
-a significance test needs, and its extra per-op counters. The loader only
-needs the standard library, so a compare tool can reuse it without matplotlib.
+a significance test needs, and its extra per-op counters. It is the one
+reader of result files: the report (report.py) and the regression gate
+(compare.py) both load through it, and it needs only the standard library,
+so the gate runs without matplotlib. What it reads is judged elsewhere
+(verdict.py); what can be charted, the report decides.
 
 cachetick files carry a `cachetick` block in every benchmark entry (see the
 README, "Result files"); files from other Google Benchmark programs are read
@@ -21,6 +24,10 @@ import os
 import re
 import statistics
 from dataclasses import dataclass, field
+
+# format_bytes lives in textstats with the other number helpers; kept here
+# too because report.py's calibration code calls it as cr.format_bytes.
+from textstats import format_bytes, ordered  # noqa: F401
 
 ROLES = ("optimised", "naive", "peer", "reference", "unknown")
 
@@ -41,9 +48,9 @@ NOT_PER_OP = {
     "core_share",  # how much of the core the batch had (harness/core_share.h)
     "mpx_running",  # share of the batch perf_event's PMU group was counted (multiplexing)
 }
-# A row whose median core share is below this ran beside a busy SMT sibling
-# (harness/core_share.h: kSharedCoreBelow; compare.py and report.py use this).
-SHARED_CORE_BELOW = 0.8
+# The per-op counts the sim backend writes (harness/sim.cpp): a row that has
+# them is a sim row, judged on them and never on its (simulated) time.
+SIM_COUNTS = ("instructions_per_op", "d1_misses_per_op", "ll_misses_per_op", "est_cycles_per_op")
 # Keys of the per-entry cachetick block that are not counters.
 CT_KEYS = {
     "family", "variant", "role", "workload", "size", "size_label", "working_set_bytes",
@@ -77,23 +84,27 @@ def parse_size(label):
     return float(value) * base ** mult, bool(b)
 
 
-def format_bytes(n):
-    """Binary units like the harness: 16KiB, 4MiB, 1.5GiB."""
-    if n is None:
-        return "-"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            s = f"{n:.3g}" if n != int(n) else f"{int(n)}"
-            return s + unit
-        n /= 1024
-    return f"{n}TiB"
-
-
 def _num(v):
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return float(v) if math.isfinite(v) else None
+
+
+def _block(d, key):
+    """d[key] when it is an object, else {}: a missing or odd block reads as empty."""
+    v = d.get(key) if isinstance(d, dict) else None
+    return v if isinstance(v, dict) else {}
+
+
+def flatten(d, prefix=""):
+    """{"a": {"b": 1}} -> {"a.b": 1}: one key per fact, for naming differences."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 @dataclass
@@ -126,6 +137,18 @@ class Row:
     def key(self):
         return (self.family, self.variant, self.workload, self.size_label)
 
+    @property
+    def kind(self):
+        """'error' (a repetition failed), 'sim' (deterministic counts) or 'time'."""
+        if self.error is not None:
+            return "error"
+        return "sim" if any(k in self.counters for k in SIM_COUNTS) else "time"
+
+    @property
+    def core_share(self):
+        """The median share of the core the repetitions had (None: not measured)."""
+        return self.other.get("core_share")
+
 
 @dataclass
 class Result:
@@ -137,18 +160,32 @@ class Result:
 
     @property
     def ct(self):
-        c = self.doc.get("cachetick")
-        return c if isinstance(c, dict) else {}
+        return _block(self.doc, "cachetick")
 
     @property
     def context(self):
-        c = self.doc.get("context")
-        return c if isinstance(c, dict) else {}
+        return _block(self.doc, "context")
 
     @property
     def machine(self):
-        m = self.ct.get("machine")
-        return m if isinstance(m, dict) else {}
+        return _block(self.ct, "machine")
+
+    @property
+    def complete(self):
+        """False when cachetick says the run was interrupted."""
+        return self.ct.get("complete") is not False
+
+    @property
+    def sim_geometry(self):
+        """The simulated caches ({I1, D1, LL}), None when not a sim result."""
+        g = _block(_block(self.ct, "sim"), "geometry")
+        return {k: g.get(k) for k in ("I1", "D1", "LL")} if g else None
+
+    @property
+    def sim_environment(self):
+        """What the sim child's libraries saw, one key per fact (None: not recorded)."""
+        env = _block(_block(self.ct, "sim"), "environment")
+        return flatten(env) if env else None
 
     @property
     def host(self):
@@ -156,8 +193,7 @@ class Result:
 
     @property
     def budget_ns(self):
-        b = _num((self.ct.get("options") or {}).get("budget_ns")) if isinstance(
-            self.ct.get("options"), dict) else None
+        b = _num(_block(self.ct, "options").get("budget_ns"))
         if b:
             return b
         budgets = [r.budget_ns for r in self.rows if r.budget_ns]
@@ -195,19 +231,10 @@ class Result:
         return "sysfs (Google Benchmark)" if self.context.get("caches") else None
 
     def families(self):
-        seen = []
-        for r in self.rows:
-            if r.family not in seen:
-                seen.append(r.family)
-        return seen
+        return ordered(r.family for r in self.rows)
 
     def counter_names(self):
-        names = []
-        for r in self.rows:
-            for k in r.counters:
-                if k not in names:
-                    names.append(k)
-        return names
+        return ordered(k for r in self.rows for k in r.counters)
 
     def has_repetitions(self):
         return any(len(r.samples) >= 2 for r in self.rows)
@@ -215,9 +242,10 @@ class Result:
 
 def _ns(value, unit):
     v = _num(value)
-    if v is None:
+    unit = str(unit or "ns")
+    if v is None or unit not in _UNITS:
         return None
-    return v * _UNITS.get(str(unit or "ns"), 1.0)
+    return v * _UNITS[unit]
 
 
 def _split_foreign(name, executable):
@@ -252,7 +280,8 @@ def load(path):
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except UnicodeDecodeError:
-        raise ResultError(f"{path}: not a text file (expected cachetick or Google Benchmark JSON)")
+        raise ResultError(f"{path}: not valid JSON: not a text file (expected cachetick or "
+                          "Google Benchmark JSON)")
     except json.JSONDecodeError as e:
         raise ResultError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
                           "a truncated file from an interrupted run? cachetick writes atomically, "
@@ -263,48 +292,52 @@ def load(path):
 
 
 def from_doc(doc, path="<result>"):
+    """A parsed result document as a Result, or raise ResultError."""
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
-        what = type(doc).__name__ if not isinstance(doc, dict) else "an object without a 'benchmarks' list"
-        raise ResultError(f"{path}: not a cachetick or Google Benchmark result (it is {what}); "
-                          "expected JSON with 'context' and 'benchmarks' as written by "
-                          "`cachetick run -o FILE` or `--benchmark_out=FILE --benchmark_out_format=json`")
-    entries = [e for e in doc["benchmarks"] if isinstance(e, dict) and e.get("name") is not None]
+        what = ("a JSON object without 'benchmarks'" if isinstance(doc, dict) else
+                f"a JSON {'list' if isinstance(doc, list) else type(doc).__name__}")
+        raise ResultError(f"{path}: not a cachetick or Google Benchmark result: it is {what}, not a "
+                          "Google Benchmark result object ('context' and a 'benchmarks' list, as written "
+                          "by `cachetick run -o FILE` or `--benchmark_out=FILE --benchmark_out_format=json`)")
+    entries = doc["benchmarks"]
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or e.get("name") is None:
+            raise ResultError(f"{path}: benchmark #{i} has no name")
     if not entries:
         raise ResultError(f"{path}: no benchmarks in this result (an empty run, or a filter that "
                           "matched nothing)")
     is_ct = any(isinstance(e.get("cachetick"), dict) for e in entries)
-    executable = (doc.get("context") or {}).get("executable") if isinstance(doc.get("context"), dict) else None
-    groups = {}
+    executable = _block(doc, "context").get("executable")
+    groups = {}  # one group per benchmark: its repetitions and aggregates
     for e in entries:
         key = e.get("run_name") or re.sub(r"_(mean|median|stddev|cv)$", "", str(e["name"]))
         groups.setdefault(str(key), []).append(e)
-
-    rows, warnings, sizeless = [], [], []
-    for order, (key, es) in enumerate(groups.items()):
-        row = _fold(key, es, executable, order)
-        if row is None:
-            continue
-        if row.size is None:
-            sizeless.append(row.name)
-        rows.append(row)
-    if not rows:
-        raise ResultError(f"{path}: no usable benchmark entries")
-    if len(sizeless) == len(rows):
-        raise ResultError(
-            f"{path}: none of the {len(rows)} benchmarks has a size (no cachetick 'size' and no "
-            "numeric argument in the name, e.g. BM_copy/4096), so there is nothing to place on "
-            "a chart: " + ", ".join(sizeless[:5]) + (" ..." if len(sizeless) > 5 else ""))
-    if sizeless:
-        warnings.append(f"{len(sizeless)} benchmark(s) without a size are shown as size '-' and "
-                        "left out of the size sweeps: " + ", ".join(sizeless[:5]) +
-                        (" ..." if len(sizeless) > 5 else ""))
-    if not any(r.ns_per_op is not None for r in rows) and not any(r.counters for r in rows):
-        raise ResultError(f"{path}: no benchmark has a time or a counter (all failed?)")
-    return Result(path=path, doc=doc, rows=rows, is_cachetick=is_ct, warnings=warnings)
+    rows = [_fold(key, es, executable, order, path) for order, (key, es) in enumerate(groups.items())]
+    return Result(path=path, doc=doc, rows=rows, is_cachetick=is_ct)
 
 
-def _fold(key, entries, executable, order):
+def _fold(key, entries, executable, order, path):
+    """One benchmark's entries (repetitions and aggregates) as one Row."""
     ct = next((e["cachetick"] for e in entries if isinstance(e.get("cachetick"), dict)), None)
+    row = _describe(key, ct, executable, order)
+    iters = [e for e in entries if e.get("run_type", "iteration") == "iteration"]
+    aggs = {e.get("aggregate_name"): e for e in entries if e.get("run_type") == "aggregate"}
+    errors = [e for e in entries if e.get("error_occurred")]
+    if errors:
+        row.error = str(errors[0].get("error_message") or "error")
+    good = [e for e in iters if not e.get("error_occurred")]
+    main = aggs.get("median") or aggs.get("mean")
+    _check_sim_counts(good, key, path)
+    _fold_time(row, good, main, aggs, ct)
+    _fold_counters(row, good, main)
+    if row.ns_per_op is None and not row.counters and row.error is None:
+        raise ResultError(f"{path}: {key}: no time (no real_time/time_unit, no cachetick ns_per_op) "
+                          "and no counter")
+    return row
+
+
+def _describe(key, ct, executable, order):
+    """Where a benchmark belongs: from its cachetick block, else its name."""
     if ct:
         size = _num(ct.get("size"))
         label = str(ct.get("size_label") if ct.get("size_label") is not None
@@ -323,13 +356,20 @@ def _fold(key, entries, executable, order):
                   op="iteration", order=order)
     if row.role not in ROLES:
         row.role = "unknown"
+    return row
 
-    iters = [e for e in entries if e.get("run_type", "iteration") == "iteration"]
-    aggs = {e.get("aggregate_name"): e for e in entries if e.get("run_type") == "aggregate"}
-    errors = [e for e in entries if e.get("error_occurred")]
-    if errors:
-        row.error = str(errors[0].get("error_message") or "error")
 
+def _check_sim_counts(entries, key, path):
+    """A sim count that is there must be a count: the gate judges on them."""
+    for e in entries:
+        for k in SIM_COUNTS:
+            if k in e and (_num(e[k]) is None or e[k] < 0):
+                raise ResultError(f"{path}: {key}: '{k}' is not a count ({e[k]!r})")
+
+
+def _fold_time(row, good, main, aggs, ct):
+    """ns/op (the median aggregate's, else the median of the repetitions),
+    the samples, their spread, and the per-op figures cachetick adds."""
     def ns_of(e):
         c = e.get("cachetick")
         if isinstance(c, dict):
@@ -338,9 +378,7 @@ def _fold(key, entries, executable, order):
             return None
         return _ns(e.get("real_time"), e.get("time_unit"))
 
-    good = [e for e in iters if not e.get("error_occurred")]
     row.samples = [v for v in (ns_of(e) for e in good) if v is not None]
-    main = aggs.get("median") or aggs.get("mean")
     if main is not None and ns_of(main) is not None:
         row.ns_per_op = ns_of(main)
     elif row.samples:
@@ -351,52 +389,39 @@ def _fold(key, entries, executable, order):
         row.cv = statistics.stdev(row.samples) / statistics.mean(row.samples)
 
     src = main if main is not None else (good[0] if len(good) == 1 else None)
-    src_ct = (src or {}).get("cachetick") if isinstance((src or {}).get("cachetick"), dict) else {}
-    row.ticks_per_op = _num(src_ct.get("ticks_per_op")) if src_ct else None
-    row.gb_per_s = _num(src_ct.get("useful_gb_per_s")) if src_ct else None
-    row.budget_ns = _num(src_ct.get("budget_ns")) if src_ct else None
-    row.verdict = src_ct.get("verdict") if src_ct else None
+    src_ct = _block(src, "cachetick")
+    row.ticks_per_op = _num(src_ct.get("ticks_per_op"))
+    row.gb_per_s = _num(src_ct.get("useful_gb_per_s"))
+    row.budget_ns = _num(src_ct.get("budget_ns"))
+    row.verdict = src_ct.get("verdict")
     if row.gb_per_s is None and not ct and src is not None and _num(src.get("bytes_per_second")):
         row.gb_per_s = _num(src.get("bytes_per_second")) / 1e9
 
-    # Counters: flat user counters (how Google Benchmark writes them) and any
-    # extra numbers in the cachetick block (calibration-derived figures).
-    def counters_of(e):
-        out = {}
-        for k, v in e.items():
-            if k in GB_KEYS:
-                continue
-            n = _num(v)
-            if n is not None:
-                out[k] = n
-        c = e.get("cachetick")
-        if isinstance(c, dict):
-            for k, v in c.items():
-                n = _num(v)
-                if k not in CT_KEYS and n is not None:
-                    out.setdefault(k, n)
-        return out
 
-    per_rep = [counters_of(e) for e in good]
-    names = []
-    for d in per_rep + ([counters_of(main)] if main is not None else []):
-        names += [k for k in d if k not in names]
-    for k in names:
+def _counters_of(e):
+    """An entry's counters: flat user counters (how Google Benchmark writes
+    them) and any extra numbers in the cachetick block (calibration-derived
+    figures)."""
+    out = {k: _num(v) for k, v in e.items() if k not in GB_KEYS and _num(v) is not None}
+    for k, v in _block(e, "cachetick").items():
+        if k not in CT_KEYS and _num(v) is not None:
+            out.setdefault(k, _num(v))
+    return out
+
+
+def _fold_counters(row, good, main):
+    """Each counter's value (the median aggregate's, else the median of the
+    repetitions) and its per-repetition samples."""
+    per_rep = [_counters_of(e) for e in good]
+    main_counters = _counters_of(main) if main is not None else {}
+    for k in ordered(k for d in per_rep + [main_counters] for k in d):
         vals = [d[k] for d in per_rep if k in d]
-        if main is not None and k in counters_of(main):
-            v = counters_of(main)[k]
-        elif vals:
-            v = statistics.median(vals)
-        else:
-            continue
+        v = main_counters[k] if k in main_counters else statistics.median(vals)
         if k in NOT_PER_OP:
             row.other[k] = v
         else:
             row.counters[k] = v
             row.counter_samples[k] = vals
-    if row.ns_per_op is None and not row.counters and row.error is None:
-        return None
-    return row
 
 
 def load_all(paths):

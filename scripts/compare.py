@@ -3,6 +3,7 @@
 
 Reads two result files (cachetick's, or plain Google Benchmark JSON) and
 decides, benchmark by benchmark, whether NEW regressed against BASELINE.
+The rules are verdict.py's, the same the report's baseline comparison uses:
 
 * Deterministic counts (`cachetick run --backend sim`): instructions, D1
   misses, LL misses and estimated cycles per op. They do not vary from run to
@@ -26,228 +27,33 @@ Needs Debian's /usr/bin/python3 (python3-scipy).
 import argparse
 import json
 import math
+import os
 import re
 import sys
 
-from cachetick_results import SHARED_CORE_BELOW  # the console's `!` threshold too
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cachetick_results as cr  # noqa: E402
+import verdict as vd  # noqa: E402
+from textstats import pct, sig3  # noqa: E402
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 
-# metric key in the result file -> (column title, default tolerance, floor per op)
-SIM_METRICS = {
-    "instructions_per_op": ("instr/op", 0.01, 0.02),
-    "d1_misses_per_op": ("D1miss/op", 0.02, 0.01),
-    "ll_misses_per_op": ("LLmiss/op", 0.05, 0.01),
-    "est_cycles_per_op": ("estcyc/op", 0.02, 0.1),
-}
-SHORT = {k: k[: -len("_per_op")] for k in SIM_METRICS}  # "instructions" ...
-TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+# How the gate shows what verdict.py decides: a column title per count, a
+# word per status (blank: unchanged; the Markdown table says "ok").
+COLUMN = {"instructions_per_op": "instr/op", "d1_misses_per_op": "D1miss/op",
+          "ll_misses_per_op": "LLmiss/op", "est_cycles_per_op": "estcyc/op"}
+MARK = {vd.REGRESSION: "REGRESSED", vd.IMPROVEMENT: "improved", vd.UNCHANGED: "",
+        vd.UNTESTED: "untested", vd.SHARED_CORE: "shared core: not judged"}
 
 
 class BadInput(Exception):
     pass
 
 
-# ---- reading ------------------------------------------------------------------
+# ---- the rules, from the command line -----------------------------------------------
 
-class Result:
-    """One file: benchmark name -> its sim counts, or its timing samples."""
-
-    def __init__(self, path):
-        self.path = path
-        self.sim = {}        # name -> {metric: value}
-        self.samples = {}    # name -> [ns per op, one per repetition]
-        self.errors = {}     # name -> error message
-        self.core = {}       # name -> [core share, one per repetition that has one]
-        self.order = []
-        self.geometry = None
-        self.environment = None  # sim: what the child's libraries saw (flattened)
-        self.load()
-
-    def load(self):
-        try:
-            with open(self.path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except FileNotFoundError:
-            raise BadInput(f"{self.path}: no such file")
-        except OSError as e:
-            raise BadInput(f"{self.path}: cannot read: {e.strerror}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise BadInput(f"{self.path}: not valid JSON ({e})")
-        if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
-            raise BadInput(f"{self.path}: not a Google Benchmark or cachetick result "
-                           "(no 'benchmarks' list)")
-        ct = doc.get("cachetick")
-        if isinstance(ct, dict):
-            if ct.get("complete") is False:
-                raise BadInput(f"{self.path}: an interrupted run (cachetick.complete is false)")
-            sim = ct.get("sim")
-            if isinstance(sim, dict) and isinstance(sim.get("geometry"), dict):
-                g = sim["geometry"]
-                self.geometry = {k: g.get(k) for k in ("I1", "D1", "LL")}
-            if isinstance(sim, dict) and isinstance(sim.get("environment"), dict):
-                self.environment = flatten(sim["environment"])
-        for i, b in enumerate(doc["benchmarks"]):
-            if not isinstance(b, dict) or not isinstance(b.get("name"), str):
-                raise BadInput(f"{self.path}: benchmark #{i} has no name")
-            if b.get("run_type") == "aggregate":
-                continue  # recomputed from the repetitions themselves
-            name = b.get("run_name") if isinstance(b.get("run_name"), str) else b["name"]
-            if name not in self.order:
-                self.order.append(name)
-            if b.get("error_occurred"):
-                self.errors[name] = str(b.get("error_message", "error"))
-                continue
-            if "instructions_per_op" in b:
-                m = {}
-                for k in SIM_METRICS:
-                    v = b.get(k)
-                    if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                        raise BadInput(f"{self.path}: {name}: '{k}' missing or not a count")
-                    m[k] = float(v)
-                self.sim[name] = m
-                continue
-            self.samples.setdefault(name, []).append(self.ns_per_op(b, name))
-            share = b.get("core_share")
-            if isinstance(share, (int, float)) and math.isfinite(share):
-                self.core.setdefault(name, []).append(float(share))
-
-    def ns_per_op(self, b, name):
-        ct = b.get("cachetick")
-        if isinstance(ct, dict) and isinstance(ct.get("ns_per_op"), (int, float)):
-            return float(ct["ns_per_op"])
-        t, unit = b.get("real_time"), b.get("time_unit", "ns")
-        if not isinstance(t, (int, float)) or unit not in TIME_UNITS:
-            raise BadInput(f"{self.path}: {name}: no real_time/time_unit")
-        return float(t) * TIME_UNITS[unit]
-
-    def names(self):
-        return self.order
-
-    def shared(self, name):
-        """The median core share when it is below the threshold, else None."""
-        c = self.core.get(name)
-        if not c:
-            return None
-        m = median(c)
-        return m if m < SHARED_CORE_BELOW else None
-
-    def kind(self, name):
-        if name in self.errors:
-            return "error"
-        return "sim" if name in self.sim else "time"
-
-
-# ---- deciding -----------------------------------------------------------------
-
-def flatten(d, prefix=""):
-    """{"a": {"b": 1}} -> {"a.b": 1}: one key per fact, for naming differences."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def environment_differences(base, new):
-    """The sim facts that differ between two results ([] when equal or unrecorded)."""
-    if not base.environment or not new.environment:
-        return []
-    keys = sorted(set(base.environment) | set(new.environment))
-    return [f"{k}: baseline {base.environment.get(k)!r}, new {new.environment.get(k)!r}"
-            for k in keys if base.environment.get(k) != new.environment.get(k)]
-
-
-def pct(x):
-    if x == math.inf:
-        return "+inf%"
-    return f"{x * 100:+.1f}%"
-
-
-def num(v):
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return f"{v:.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    if a >= 0.01:
-        return f"{v:.3f}"
-    return f"{v:.2g}"
-
-
-def compare_sim(base, new, tol, floor):
-    """Per metric: (base, new, relative change, status)."""
-    out = {}
-    for k in SIM_METRICS:
-        b, n = base[k], new[k]
-        d = n - b
-        rel = d / b if b > 0 else (math.inf if d > 0 else 0.0)
-        status = "ok"
-        if d > floor[k] and rel > tol[k]:
-            status = "regressed"
-        elif -d > floor[k] and rel < -tol[k]:
-            status = "improved"
-        out[k] = (b, n, rel, status)
-    return out
-
-
-def min_two_sided_p(n1, n2):
-    # The smallest p-value an exact two-sided test can give: every new sample
-    # above every baseline sample.
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
-
-
-def median(xs):
-    s = sorted(xs)
-    m = len(s) // 2
-    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
-
-
-def compare_time(base, new, alpha, min_effect):
-    from scipy.stats import mannwhitneyu
-    mb, mn = median(base), median(new)
-    change = mn / mb - 1 if mb > 0 else 0.0
-    res = {"base": mb, "new": mn, "change": change, "n": (len(base), len(new)), "p": None}
-    if len(base) < 2 or len(new) < 2 or min_two_sided_p(len(base), len(new)) >= alpha:
-        res["status"] = "untested"
-        return res
-    p = float(mannwhitneyu(new, base, alternative="two-sided").pvalue)
-    res["p"] = p
-    if p < alpha and change > min_effect:
-        res["status"] = "regressed"
-    elif p < alpha and change < -min_effect:
-        res["status"] = "improved"
-    else:
-        res["status"] = "ok"
-    return res
-
-
-# ---- the command ----------------------------------------------------------------
-
-def parse_pairs(items, what, allowed):
-    out = {}
-    for it in items or []:
-        m = re.fullmatch(r"([a-z0-9_]+)=([0-9.eE+-]+)", it)
-        key = m.group(1) if m else None
-        if key in SHORT.values():
-            key += "_per_op"
-        if not m or key not in allowed:
-            raise BadInput(f"--{what} '{it}': expected METRIC=VALUE with METRIC one of "
-                           + ", ".join(SHORT.values()))
-        v = float(m.group(2))
-        if not math.isfinite(v) or v < 0:
-            raise BadInput(f"--{what} '{it}': the value must be a number >= 0")
-        out[key] = v
-    return out
-
-
-def main(argv):
+def parse_args(argv):
+    defaults = vd.COUNT_RULES.items()
     ap = argparse.ArgumentParser(
         prog="compare.py",
         description="Regression gate: compare a new cachetick (or Google Benchmark) result "
@@ -256,200 +62,280 @@ def main(argv):
     ap.add_argument("new")
     ap.add_argument("--tolerance", action="append", metavar="METRIC=FRACTION",
                     help="relative tolerance for a count, e.g. instructions=0.01 (defaults: "
-                    + ", ".join(f"{SHORT[k]} {v[1]:g}" for k, v in SIM_METRICS.items()) + ")")
+                    + ", ".join(f"{vd.short(k)} {r.tolerance:g}" for k, r in defaults) + ")")
     ap.add_argument("--floor", action="append", metavar="METRIC=PER_OP",
                     help="absolute change per op below which a count never regresses (defaults: "
-                    + ", ".join(f"{SHORT[k]} {v[2]:g}" for k, v in SIM_METRICS.items()) + ")")
+                    + ", ".join(f"{vd.short(k)} {r.floor:g}" for k, r in defaults) + ")")
     ap.add_argument("--alpha", type=float, default=0.05, help="timings: significance level (0.05)")
     ap.add_argument("--min-effect", type=float, default=0.05,
                     help="timings: smallest median change that counts (0.05 = 5%%)")
     ap.add_argument("--judge-shared", action="store_true",
                     help="timings: judge rows that ran on a shared core too (median core share "
-                         f"< {SHARED_CORE_BELOW:g} on either side); by default they are shown, not judged")
+                         f"< {vd.SHARED_CORE_BELOW:g} on either side); by default they are shown, not judged")
     ap.add_argument("--environment-mismatch", choices=("error", "skip"), default="error",
                     help="sim: when the baseline was simulated in another environment (valgrind, "
                          "glibc, the CPU model valgrind presents, the child's environment): "
                          "error = exit 2; skip = say so and exit 0 without judging (the gate)")
     ap.add_argument("--filter", help="only benchmarks whose name matches this regex")
     ap.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (PR comment)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return EXIT_OK if e.code == 0 else EXIT_BAD_INPUT
+    return ap.parse_args(argv)
 
-    problems = []
-    try:
-        tol = {k: v[1] for k, v in SIM_METRICS.items()}
-        tol.update(parse_pairs(args.tolerance, "tolerance", SIM_METRICS))
-        floor = {k: v[2] for k, v in SIM_METRICS.items()}
-        floor.update(parse_pairs(args.floor, "floor", SIM_METRICS))
-        if not 0 < args.alpha < 1:
-            raise BadInput("--alpha must be between 0 and 1")
-        if args.min_effect < 0:
-            raise BadInput("--min-effect must be >= 0")
-        flt = re.compile(args.filter) if args.filter else None
-        base, new = Result(args.baseline), Result(args.new)
-    except BadInput as e:
-        print(f"compare.py: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except re.error as e:
-        print(f"compare.py: invalid --filter: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
 
-    env_diff = environment_differences(base, new)
-    if env_diff:
-        why = ("the counts were simulated in different environments, so the same code may have "
-               "run differently (another glibc choice, another valgrind): " + "; ".join(env_diff))
-        if args.environment_mismatch == "skip":
-            print(f"compare.py: not judged: {why}. Regenerate the baseline in this environment "
-                  "to gate here (scripts/baseline.sh).")
-            return EXIT_OK
-        problems.append(why)
-    if base.geometry and new.geometry and base.geometry != new.geometry:
-        problems.append("the simulated cache geometries differ (baseline "
-                        f"{json.dumps(base.geometry)}, new {json.dumps(new.geometry)}): "
-                        "counts are not comparable; rerun with the same --sim-cache")
+def parse_pairs(items, what):
+    """['instructions=0.005', ...] -> {'instructions_per_op': 0.005, ...}."""
+    out = {}
+    for it in items or []:
+        m = re.fullmatch(r"([a-z0-9_]+)=([0-9.eE+-]+)", it)
+        key = m.group(1) if m else None
+        if key and key + "_per_op" in vd.COUNT_RULES:
+            key += "_per_op"
+        if not m or key not in vd.COUNT_RULES:
+            raise BadInput(f"--{what} '{it}': expected METRIC=VALUE with METRIC one of "
+                           + ", ".join(map(vd.short, vd.COUNT_RULES)))
+        v = float(m.group(2))
+        if not math.isfinite(v) or v < 0:
+            raise BadInput(f"--{what} '{it}': the value must be a number >= 0")
+        out[key] = v
+    return out
 
-    def keep(n):
-        return flt is None or flt.search(n)
-    names = [n for n in base.names() if keep(n)]
-    only_base = [n for n in names if n not in new.names()]
-    only_new = [n for n in new.names() if keep(n) and n not in base.names()]
-    common = [n for n in names if n in new.names()]
+
+def rules_from(args):
+    tol, floor = parse_pairs(args.tolerance, "tolerance"), parse_pairs(args.floor, "floor")
+    if not 0 < args.alpha < 1:
+        raise BadInput("--alpha must be between 0 and 1")
+    if args.min_effect < 0:
+        raise BadInput("--min-effect must be >= 0")
+    counts = {k: vd.CountRule(tol.get(k, r.tolerance), floor.get(k, r.floor))
+              for k, r in vd.COUNT_RULES.items()}
+    return vd.Rules(counts, vd.TimeRule(args.alpha, args.min_effect, args.judge_shared))
+
+
+# ---- judging -----------------------------------------------------------------------
+
+class Judged:
+    """Every common benchmark's verdict, in file order, and the input problems."""
+
+    def __init__(self):
+        self.rows = []      # (name, kind, Verdict)
+        self.problems = []  # bad input, in words
+        self.shared = []    # (name, which side, its core share)
+
+    def named(self, status, kind=None):
+        return [(n, v) for n, k, v in self.rows if v.status == status and kind in (None, k)]
+
+
+def environment_text(env_diff):
+    return ("the counts were simulated in different environments, so the same code may have "
+            "run differently (another glibc choice, another valgrind): " + "; ".join(env_diff))
+
+
+def file_problems(base, new, env_diff):
+    """What makes the two files incomparable as a whole."""
+    out = [environment_text(env_diff)] if env_diff else []
+    if vd.geometries_differ(base.sim_geometry, new.sim_geometry):
+        out.append("the simulated cache geometries differ (baseline "
+                   f"{json.dumps(base.sim_geometry)}, new {json.dumps(new.sim_geometry)}): "
+                   "counts are not comparable; rerun with the same --sim-cache")
+    return out
+
+
+def common_names(base, new, flt, problems):
+    """The benchmarks in both files (after --filter); the others are problems."""
+    keep = [r.name for r in base.rows if flt is None or flt.search(r.name)]
+    new_names = [r.name for r in new.rows]
+    only_base = [n for n in keep if n not in new_names]
+    only_new = [n for n in new_names if (flt is None or flt.search(n)) and n not in keep]
     if only_base:
         problems.append(f"{len(only_base)} benchmark(s) in the baseline only: " + ", ".join(only_base))
     if only_new:
         problems.append(f"{len(only_new)} benchmark(s) in the new result only: " + ", ".join(only_new)
                         + " (a meant change? regenerate the baseline)")
+    common = [n for n in keep if n in new_names]
     if not common:
         problems.append("no benchmark in common")
+    return common
 
-    sim_rows, time_rows, regressions, improved, untested, shared = [], [], [], [], [], []
-    for n in common:
-        kb, kn = base.kind(n), new.kind(n)
-        if "error" in (kb, kn):
-            side = "baseline" if kb == "error" else "new result"
-            msg = base.errors.get(n) if kb == "error" else new.errors.get(n)
-            problems.append(f"{n}: failed in the {side}: {msg}")
-            continue
-        if kb != kn:
-            problems.append(f"{n}: the baseline has {kb} figures, the new result {kn} figures "
-                            "(compare sim with sim, time with time)")
-            continue
-        if kb == "sim":
-            r = compare_sim(base.sim[n], new.sim[n], tol, floor)
-            sim_rows.append((n, r))
-            bad = [f"{SHORT[k]} {pct(v[2])}" for k, v in r.items() if v[3] == "regressed"]
-            if bad:
-                regressions.append((n, ", ".join(bad)))
-            elif any(v[3] == "improved" for v in r.values()):
-                improved.append(n)
-        else:
-            r = compare_time(base.samples[n], new.samples[n], args.alpha, args.min_effect)
-            sb, sn = base.shared(n), new.shared(n)
-            if (sb is not None or sn is not None) and not args.judge_shared:
-                r["judged_as"] = r["status"]
-                r["status"] = "shared"
-                shared.append((n, "baseline" if sn is None else "new result" if sb is None else "both",
-                               sb if sb is not None else sn))
-            time_rows.append((n, r))
-            if r["status"] == "regressed":
-                regressions.append((n, f"time {pct(r['change'])} (p={r['p']:.3g})"))
-            elif r["status"] == "improved":
-                improved.append(n)
-            elif r["status"] == "untested":
-                untested.append(n)
 
-    lines, md = render(sim_rows, time_rows, tol, floor, args)
+def comparable(b, n, problems):
+    """Whether two rows of one benchmark can be judged; if not, say why."""
+    if "error" in (b.kind, n.kind):
+        side, row = ("baseline", b) if b.kind == "error" else ("new result", n)
+        problems.append(f"{b.name}: failed in the {side}: {row.error}")
+        return False
+    if b.kind != n.kind:
+        problems.append(f"{b.name}: the baseline has {b.kind} figures, the new result {n.kind} figures "
+                        "(compare sim with sim, time with time)")
+        return False
+    missing = [f"{side}: '{k}'" for side, row in (("baseline", b), ("new result", n)) if row.kind == "sim"
+               for k in vd.COUNT_RULES if k not in row.counters]
+    if missing:
+        problems.append(f"{b.name}: counts missing in the " + ", ".join(missing))
+    return not missing
+
+
+def judge_all(base, new, names, rules, judged):
+    base_rows, new_rows = {r.name: r for r in base.rows}, {r.name: r for r in new.rows}
+    for name in names:
+        b, n = base_rows[name], new_rows[name]
+        if not comparable(b, n, judged.problems):
+            continue
+        v = vd.judge_rows(b, n, rules)
+        judged.rows.append((name, b.kind, v))
+        if v.status == vd.SHARED_CORE:
+            sb, sn = (s if vd.shared_core(s) else None for s in (b.core_share, n.core_share))
+            judged.shared.append((name, "baseline" if sn is None else "new result" if sb is None else "both",
+                                  sb if sb is not None else sn))
+    if any(k == "time" for _, k, _ in judged.rows) and not vd.have_u_test():
+        judged.problems.append("timings need scipy for the Mann-Whitney U test "
+                               "(apt-get install python3-scipy)")
+
+
+# ---- the command ---------------------------------------------------------------------
+
+def load(args):
+    """The rules, the filter and both files, or BadInput / ResultError."""
+    rules = rules_from(args)
+    try:
+        flt = re.compile(args.filter) if args.filter else None
+    except re.error as e:
+        raise BadInput(f"invalid --filter: {e}")
+    base, new = cr.load(args.baseline), cr.load(args.new)
+    for res in (base, new):
+        if not res.complete:
+            raise BadInput(f"{res.path}: an interrupted run (cachetick.complete is false)")
+    return rules, flt, base, new
+
+
+def main(argv):
+    try:
+        args = parse_args(argv)
+    except SystemExit as e:
+        return EXIT_OK if e.code == 0 else EXIT_BAD_INPUT
+    try:
+        rules, flt, base, new = load(args)
+    except (BadInput, cr.ResultError) as e:
+        print(f"compare.py: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    env_diff = vd.environment_differences(base.sim_environment, new.sim_environment)
+    if env_diff and args.environment_mismatch == "skip":
+        print(f"compare.py: not judged: {environment_text(env_diff)}. Regenerate the baseline in this "
+              "environment to gate here (scripts/baseline.sh).")
+        return EXIT_OK
+    judged = Judged()
+    judged.problems += file_problems(base, new, env_diff)
+    names = common_names(base, new, flt, judged.problems)
+    judge_all(base, new, names, rules, judged)
+
+    lines, md = render(judged, rules)
     print("\n".join(lines))
-    if untested:
-        print(f"\nUntested: {len(untested)} timing row(s) have too few repetitions for a "
-              f"Mann-Whitney U test to reach alpha {args.alpha:g} (need >= 4 per side; "
-              "use `cachetick run --repetitions 5`).")
-    if shared:
-        print(f"\nShared core: {len(shared)} timing row(s) ran beside a busy SMT sibling (median core "
-              f"share < {SHARED_CORE_BELOW * 100:.0f}%) and were not judged: rerun them, or "
-              "--judge-shared:")
-        for n, side, v in shared:
-            print(f"  {n}: {side} ({v * 100:.0f}%)")
-    for p in problems:
+    print_notes(judged, rules)
+    for p in judged.problems:
         print(f"compare.py: bad input: {p}", file=sys.stderr)
-
-    if problems:
-        verdict, code = f"BAD INPUT ({len(problems)} problem(s)); see above", EXIT_BAD_INPUT
-    elif regressions:
-        verdict, code = f"FAILED: {len(regressions)} regression(s)", EXIT_REGRESSION
-    else:
-        verdict, code = (f"passed: {len(common)} benchmark(s) compared, none regressed"
-                         + (f", {len(improved)} improved" if improved else "")
-                         + (f", {len(shared)} not judged (shared core)" if shared else "")), EXIT_OK
+    verdict, code = gate_verdict(judged, len(names))
     print(f"\nGate: {verdict}")
-    for n, why in regressions:
-        print(f"  REGRESSED {n}: {why}")
-
-    if args.markdown:
-        head = [f"### cachetick regression gate: {verdict}", ""]
-        if regressions:
-            head += [f"- **{n}**: {why}" for n, why in regressions] + [""]
-        if problems:
-            head += [f"- bad input: {p}" for p in problems] + [""]
-        try:
-            with open(args.markdown, "w", encoding="utf-8") as f:
-                f.write("\n".join(head + md) + "\n")
-        except OSError as e:
-            print(f"compare.py: cannot write {args.markdown}: {e.strerror}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+    for n, v in judged.named(vd.REGRESSION):
+        print(f"  REGRESSED {n}: {v.reason()}")
+    if args.markdown and not write_markdown(args.markdown, verdict, judged, md):
+        return EXIT_BAD_INPUT
     return code
 
 
-def render(sim_rows, time_rows, tol, floor, args):
+def gate_verdict(judged, n_common):
+    """The one-line verdict and the exit code."""
+    if judged.problems:
+        return f"BAD INPUT ({len(judged.problems)} problem(s)); see above", EXIT_BAD_INPUT
+    regressions = judged.named(vd.REGRESSION)
+    if regressions:
+        return f"FAILED: {len(regressions)} regression(s)", EXIT_REGRESSION
+    improved = judged.named(vd.IMPROVEMENT)
+    return (f"passed: {n_common} benchmark(s) compared, none regressed"
+            + (f", {len(improved)} improved" if improved else "")
+            + (f", {len(judged.shared)} not judged (shared core)" if judged.shared else "")), EXIT_OK
+
+
+def print_notes(judged, rules):
+    untested = judged.named(vd.UNTESTED, "time")
+    if untested:
+        print(f"\nUntested: {len(untested)} timing row(s) have too few repetitions for a "
+              f"Mann-Whitney U test to reach alpha {rules.time.alpha:g} (need >= 4 per side; "
+              "use `cachetick run --repetitions 5`).")
+    if judged.shared:
+        print(f"\nShared core: {len(judged.shared)} timing row(s) ran beside a busy SMT sibling (median core "
+              f"share < {vd.SHARED_CORE_BELOW * 100:.0f}%) and were not judged: rerun them, or "
+              "--judge-shared:")
+        for n, side, share in judged.shared:
+            print(f"  {n}: {side} ({share * 100:.0f}%)")
+
+
+def write_markdown(path, verdict, judged, md):
+    head = [f"### cachetick regression gate: {verdict}", ""]
+    if judged.named(vd.REGRESSION):
+        head += [f"- **{n}**: {v.reason()}" for n, v in judged.named(vd.REGRESSION)] + [""]
+    if judged.problems:
+        head += [f"- bad input: {p}" for p in judged.problems] + [""]
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(head + md) + "\n")
+    except OSError as e:
+        print(f"compare.py: cannot write {path}: {e.strerror}", file=sys.stderr)
+        return False
+    return True
+
+
+# ---- tables ----------------------------------------------------------------------------
+
+def change_cell(f):
+    return "=" if f.base == f.new else pct(f.change)
+
+
+def render(judged, rules):
     """Console lines and Markdown lines for the same tables."""
     lines, md = [], []
-    mark = {"ok": "", "improved": "improved", "regressed": "REGRESSED"}
-    if sim_rows:
-        w = max(9, *(len(n) for n, _ in sim_rows))
-        hdr = f"{'benchmark':<{w}}" + "".join(f" {SIM_METRICS[k][0]:>10} {'change':>8}" for k in SIM_METRICS)
-        lines += [hdr + "  verdict"]
-        md += ["| benchmark | " + " | ".join(SIM_METRICS[k][0] + " (base → new)" for k in SIM_METRICS)
-               + " | verdict |", "|---" * (len(SIM_METRICS) + 2) + "|"]
-        for n, r in sim_rows:
-            worst = ("regressed" if any(v[3] == "regressed" for v in r.values()) else
-                     "improved" if any(v[3] == "improved" for v in r.values()) else "ok")
-            cells = "".join(f" {num(v[1]):>10} {('=' if v[0] == v[1] else pct(v[2])):>8}"
-                            for v in r.values())
-            lines.append(f"{n:<{w}}{cells}  {mark[worst]}")
-            md.append(f"| `{n}` | " + " | ".join(
-                f"{num(v[0])} → {num(v[1])} ({'=' if v[0] == v[1] else pct(v[2])})"
-                + (" ❗" if v[3] == "regressed" else "") for v in r.values())
-                + f" | {mark[worst] or 'ok'} |")
-        note = ("Counts per op (new values; change vs baseline). A count regresses when it grows by "
-                "more than its tolerance and its floor: "
-                + ", ".join(f"{SHORT[k]} {tol[k] * 100:g}% / {floor[k]:g}" for k in SIM_METRICS)
-                + ". estcyc = L1 hits + 5 x LL hits + 35 x RAM hits (simulated).")
-        lines += ["", note]
-        md += ["", note]
-    if time_rows:
+    for table in (sim_table, time_table):
+        rows = [(n, v) for n, k, v in judged.rows if k == ("sim" if table is sim_table else "time")]
+        if not rows:
+            continue
         if lines:
             lines.append("")
             md.append("")
-        w = max(9, *(len(n) for n, _ in time_rows))
-        lines.append(f"{'benchmark':<{w}} {'base ns/op':>11} {'new ns/op':>11} {'change':>8} "
-                     f"{'p':>7} {'reps':>6}  verdict")
-        md += ["| benchmark | base ns/op | new ns/op | change | p (Mann-Whitney U) | reps | verdict |",
-               "|---|---|---|---|---|---|---|"]
-        tmark = dict(mark, untested="untested", shared="shared core: not judged")
-        for n, r in time_rows:
-            p = "-" if r["p"] is None else f"{r['p']:.3g}"
-            reps = f"{r['n'][0]}/{r['n'][1]}"
-            lines.append(f"{n:<{w}} {num(r['base']):>11} {num(r['new']):>11} {pct(r['change']):>8} "
-                         f"{p:>7} {reps:>6}  {tmark[r['status']]}")
-            md.append(f"| `{n}` | {num(r['base'])} | {num(r['new'])} | {pct(r['change'])} | {p} | "
-                      f"{reps} | {tmark[r['status']] or 'ok'} |")
-        note = (f"Timings: medians of the repetitions; a regression needs p < {args.alpha:g} "
-                f"(two-sided Mann-Whitney U) and a median change above {args.min_effect * 100:g}%.")
-        lines += ["", note]
-        md += ["", note]
+        part_lines, part_md = table(rows, rules)
+        lines += part_lines
+        md += part_md
     return lines, md
+
+
+def sim_table(rows, rules):
+    w = max(9, *(len(n) for n, _ in rows))
+    lines = [f"{'benchmark':<{w}}" + "".join(f" {COLUMN[k]:>10} {'change':>8}" for k in COLUMN) + "  verdict"]
+    md = ["| benchmark | " + " | ".join(COLUMN[k] + " (base → new)" for k in COLUMN) + " | verdict |",
+          "|---" * (len(COLUMN) + 2) + "|"]
+    for n, v in rows:
+        lines.append(f"{n:<{w}}" + "".join(f" {sig3(f.new):>10} {change_cell(f):>8}" for f in v.figures)
+                     + f"  {MARK[v.status]}")
+        md.append(f"| `{n}` | " + " | ".join(
+            f"{sig3(f.base)} → {sig3(f.new)} ({change_cell(f)})" + (" ❗" if f.status == vd.REGRESSION else "")
+            for f in v.figures) + f" | {MARK[v.status] or 'ok'} |")
+    note = ("Counts per op (new values; change vs baseline). " + vd.count_rule_text(rules.counts)
+            + " estcyc = L1 hits + 5 x LL hits + 35 x RAM hits (simulated).")
+    return lines + ["", note], md + ["", note]
+
+
+def time_table(rows, rules):
+    w = max(9, *(len(n) for n, _ in rows))
+    lines = [f"{'benchmark':<{w}} {'base ns/op':>11} {'new ns/op':>11} {'change':>8} {'p':>7} {'reps':>6}  verdict"]
+    md = ["| benchmark | base ns/op | new ns/op | change | p (Mann-Whitney U) | reps | verdict |",
+          "|---|---|---|---|---|---|---|"]
+    for n, v in rows:
+        t = v.figure("time")
+        p = "-" if v.p is None else f"{v.p:.3g}"
+        reps = f"{v.n[0]}/{v.n[1]}"
+        lines.append(f"{n:<{w}} {sig3(t.base):>11} {sig3(t.new):>11} {pct(t.change):>8} "
+                     f"{p:>7} {reps:>6}  {MARK[v.status]}")
+        md.append(f"| `{n}` | {sig3(t.base)} | {sig3(t.new)} | {pct(t.change)} | {p} | "
+                  f"{reps} | {MARK[v.status] or 'ok'} |")
+    note = f"Timings: medians of the repetitions; {vd.time_rule_text(rules.time)}."
+    return lines + ["", note], md + ["", note]
 
 
 if __name__ == "__main__":

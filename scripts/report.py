@@ -28,11 +28,12 @@ import json
 import math
 import os
 import re
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
+import verdict as vd  # noqa: E402
+from textstats import ordered, sig3  # noqa: E402
 
 import matplotlib  # noqa: E402
 
@@ -40,11 +41,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
-
-try:
-    from scipy.stats import mannwhitneyu
-except ImportError:  # charts still work; changes are then "not tested"
-    mannwhitneyu = None
 
 # Same bytes in, same SVG out: reference charts do not churn in git.
 plt.rcParams.update({
@@ -73,33 +69,18 @@ ROLE_MARK = {"optimised": "o", "naive": "s", "peer": "^", "reference": "x", "unk
 ROLE_ORDER = {r: i for i, r in enumerate(cr.ROLES)}
 HOST_COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
 HOST_HATCH = ["", "////", "....", "xxxx", "\\\\\\\\", "++"]
-STATUS_STYLE = {  # baseline vs new; regressions are dark red, crossed and marked
-    "regression": dict(color="#b2182b", hatch="xxxx", edgecolor="black", mark="\u25b2 slower"),
-    "improvement": dict(color="#1a7a3c", hatch="", edgecolor="black", mark="\u25bc faster"),
-    "unchanged": dict(color="#c8c8c8", hatch="", edgecolor="#888888", mark=""),
-    "untested": dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
-    "shared core": dict(color="white", hatch="////", edgecolor="#555555", mark="shared"),
+STATUS_STYLE = {  # baseline vs new (verdict.py decides); regressions are dark red, crossed and marked
+    vd.REGRESSION: dict(color="#b2182b", hatch="xxxx", edgecolor="black", mark="\u25b2 slower"),
+    vd.IMPROVEMENT: dict(color="#1a7a3c", hatch="", edgecolor="black", mark="\u25bc faster"),
+    vd.UNCHANGED: dict(color="#c8c8c8", hatch="", edgecolor="#888888", mark=""),
+    vd.UNTESTED: dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
+    vd.SHARED_CORE: dict(color="white", hatch="////", edgecolor="#555555", mark="shared"),
 }
 LOG_RATIO = 20  # a panel whose values span more than this goes to log scale
 
 
 def slug(s):
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(s)).strip("-") or "x"
-
-
-def sig3(v):
-    if v is None or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return "-"
-    a = abs(v)
-    if a >= 100:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    if a == 0:
-        return "0"
-    return f"{v:.3g}"
 
 
 def bytes_formatter():
@@ -132,14 +113,6 @@ def role_labels(styles):
 
 def first_index(rows, variant):
     return next(i for i, r in enumerate(rows) if r.variant == variant)
-
-
-def ordered(values):
-    seen = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return seen
 
 
 def sizes_in_order(rows):
@@ -512,11 +485,43 @@ def metric_for(base, new):
     return None, None
 
 
-def deterministic(res):
-    return res.ct.get("backend") == "sim"
+def judge(o, r, metric, rules):
+    """verdict.py's verdict on one benchmark, as the gate would give it: sim
+    rows on their counts, timings on their repetitions. A result without
+    times is compared on a counter: its repetitions, by the timing rule."""
+    if metric == "ns_per_op" or o.kind == "sim":
+        return vd.judge_rows(o, r, rules)
+    return vd.judge_samples(o.counter_samples.get(metric, []), r.counter_samples.get(metric, []),
+                            rules.time, name=metric)
 
 
-def compare(base, new, alpha=0.05, min_change=5.0, det_tolerance=1.0):
+def drawn_figure(v, o, r, metric):
+    """(baseline, new, relative change) of the figure the chart draws: the
+    verdict's own figure, else (a row with aggregates but no repetitions)
+    the file's values. None when there is nothing finite to draw."""
+    f = v.figure("time" if metric == "ns_per_op" else metric) if v is not None else None
+    if f is not None and f.change is not None:
+        a, b, change = f.base, f.new, f.change
+    else:
+        a = o.ns_per_op if metric == "ns_per_op" else o.counters.get(metric)
+        b = r.ns_per_op if metric == "ns_per_op" else r.counters.get(metric)
+        if a is None or b is None:
+            return None
+        change = vd.relative_change(a, b)
+    return (a, b, change) if math.isfinite(change) else None
+
+
+def chart_status(v):
+    """The bar group a verdict is drawn in: its status, except that a timing
+    untested for too few repetitions (3 a side: the smallest p is 0.1) is
+    drawn with the unchanged ones, as "no significant change", and the
+    caption says why (tests/scripts/test_report.py pins this)."""
+    return vd.UNCHANGED if v.status == vd.UNTESTED and v.min_p is not None else v.status
+
+
+def compare(base, new, rules=vd.Rules()):
+    """Every benchmark in both results, judged by verdict.py with the gate's
+    rules, with the figure the chart draws (the metric metric_for picks)."""
     metric, label = metric_for(base, new)
     old_by = {r.name: r for r in base.rows}
     out, only_new = [], []
@@ -525,34 +530,16 @@ def compare(base, new, alpha=0.05, min_change=5.0, det_tolerance=1.0):
         if o is None:
             only_new.append(r.name)
             continue
-        if metric == "ns_per_op":
-            a, b, sa, sb = o.ns_per_op, r.ns_per_op, o.samples, r.samples
-        else:
-            a, b = o.counters.get(metric), r.counters.get(metric)
-            sa, sb = o.counter_samples.get(metric, []), r.counter_samples.get(metric, [])
-        if a is None or b is None or a <= 0:
-            continue
-        change = (b / a - 1) * 100
-        p = None
-        if deterministic(base) and deterministic(new) and metric != "ns_per_op":
-            status = ("regression" if change > det_tolerance else
-                      "improvement" if change < -det_tolerance else "unchanged")
-        elif metric == "ns_per_op" and (shared_core(o) or shared_core(r)):
-            status = "shared core"  # beside a busy SMT sibling: not a verdict on the code
-        elif len(sa) >= 2 and len(sb) >= 2 and mannwhitneyu is not None:
-            p = float(mannwhitneyu(sa, sb, alternative="two-sided").pvalue)
-            if p < alpha and abs(change) >= min_change:
-                status = "regression" if change > 0 else "improvement"
-            else:
-                status = "unchanged"
-        else:
-            status = "untested"
-        out.append(dict(name=r.name, family=r.family, old=a, new=b, change=change, p=p, status=status,
-                        n_old=len(sa), n_new=len(sb)))
+        v = judge(o, r, metric, rules)
+        drawn = drawn_figure(v, o, r, metric)
+        if v is None or drawn is None:
+            continue  # a failed row, sim against time, or no figure to draw
+        a, b, change = drawn
+        out.append(dict(name=r.name, family=r.family, old=a, new=b, change=change * 100, p=v.p,
+                        status=chart_status(v), verdict=v, kind=o.kind, n_old=v.n[0], n_new=v.n[1]))
     new_names = {r.name for r in new.rows}
     only_old = [r.name for r in base.rows if r.name not in new_names]
-    return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old,
-                alpha=alpha, min_change=min_change, scipy=mannwhitneyu is not None)
+    return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old, rules=rules)
 
 
 def chart_baseline(cmp, family, base, new):
@@ -572,9 +559,11 @@ def chart_baseline(cmp, family, base, new):
     for y, c in zip(ys, rows):
         mark = STATUS_STYLE[c["status"]]["mark"]
         txt = f"{c['change']:+.1f}%" + (f"  p={c['p']:.2g}" if c["p"] is not None else "") + (f"  {mark}" if mark else "")
+        if c["kind"] == "sim" and c["status"] in (vd.REGRESSION, vd.IMPROVEMENT):
+            txt += f" ({c['verdict'].reason()})"  # the counts that decided, maybe not the one drawn
         ax.text(c["change"] + (0.02 * span if c["change"] >= 0 else -0.02 * span), y, txt,
                 va="center", ha="left" if c["change"] >= 0 else "right", fontsize=7,
-                fontweight="bold" if c["status"] == "regression" else "normal")
+                fontweight="bold" if c["status"] == vd.REGRESSION else "normal")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels([c["name"] for c in rows], fontsize=7)
@@ -591,23 +580,30 @@ def chart_baseline(cmp, family, base, new):
 
 
 def status_label(status, cmp):
-    return {"regression": "significant regression (\u25b2, crossed)", "improvement": "significant improvement (\u25bc)",
-            "unchanged": "no significant change", "untested": "not tested (too few repetitions)",
-            "shared core": "not judged (ran on a shared core)"}[status]
+    return {vd.REGRESSION: "significant regression (\u25b2, crossed)", vd.IMPROVEMENT: "significant improvement (\u25bc)",
+            vd.UNCHANGED: "no significant change", vd.UNTESTED: "not tested (too few repetitions)",
+            vd.SHARED_CORE: "not judged (ran on a shared core)"}[status]
 
 
 def significance_text(cmp):
-    if cmp["metric"] != "ns_per_op":
-        return (f"{cmp['label']} is a deterministic count: changes beyond 1% are marked." if cmp.get("det")
-                else f"Compared on {cmp['label']}.")
-    t = (f"Marked significant when a two-sided Mann-Whitney U test over the repetitions gives p < {cmp['alpha']:g} "
-         f"and the change is at least {cmp['min_change']:g}%.")
-    if not cmp["scipy"]:
+    """How the rows were judged: verdict.py's rules, in its words."""
+    rules, label = cmp["rules"], cmp["label"]
+    if any(c["kind"] == "sim" for c in cmp["rows"]):
+        return (f"Judged as the regression gate judges sim counts: {vd.count_rule_text(rules.counts)} "
+                f"A benchmark is marked by its worst count; the bars show {label}.")
+    if cmp["metric"] == "ns_per_op":
+        t = (f"Judged as the regression gate judges timings: {vd.time_rule_text(rules.time)}; a row that "
+             f"ran on a shared core (median core share below {vd.SHARED_CORE_BELOW * 100:.0f}% on either "
+             "side) is not judged.")
+    else:
+        t = f"Compared on {label}: {vd.time_rule_text(rules.time)}."
+    if not vd.have_u_test():
         t += " scipy is not installed, so nothing was tested (apt-get install python3-scipy)."
-    ns = [min(c["n_old"], c["n_new"]) for c in cmp["rows"] if c["p"] is not None]
-    if ns and min(ns) <= 3:
-        t += (" With 3 repetitions a side the smallest possible p is 0.1: run with --repetitions 5 or more "
-              "to be able to call a change significant.")
+    under = [c["verdict"] for c in cmp["rows"] if c["verdict"].min_p is not None]
+    if under:
+        v = max(under, key=lambda v: v.min_p)
+        t += (f" With {min(v.n)} repetitions a side the smallest possible p is {sig3(v.min_p)}: run with "
+              "--repetitions 5 or more to be able to call a change significant.")
     return t
 
 
@@ -878,14 +874,9 @@ def budget_html(res):
     return "".join(out)
 
 
-def shared_core(r):
-    v = r.other.get("core_share")
-    return v is not None and v < cr.SHARED_CORE_BELOW
-
-
 def core_cell(r):
-    v = r.other.get("core_share")
-    return "-" if v is None else f"{v * 100:.0f}%" + ("!" if shared_core(r) else "")
+    v = r.core_share
+    return "-" if v is None else f"{v * 100:.0f}%" + ("!" if vd.shared_core(v) else "")
 
 
 def data_table(res, family):
@@ -960,12 +951,30 @@ def figure_html(item):
 def compare_table(cmp):
     out = ["<table><tr><th>benchmark</th><th>baseline</th><th>new</th><th>change</th><th>p</th><th>verdict</th></tr>"]
     for c in cmp["rows"]:
-        cls = {"regression": "reg", "improvement": "imp"}.get(c["status"], "")
+        cls = {vd.REGRESSION: "reg", vd.IMPROVEMENT: "imp"}.get(c["status"], "")
+        why = f" ({c['verdict'].reason()})" if c["kind"] == "sim" and cls else ""
         out.append(f"<tr><td>{esc(c['name'])}</td><td class=n>{sig3(c['old'])}</td><td class=n>{sig3(c['new'])}</td>"
                    f"<td class='n {cls}'>{c['change']:+.1f}%</td><td class=n>{'-' if c['p'] is None else format(c['p'], '.3g')}</td>"
-                   f"<td class={cls}>{esc(c['status'])}</td></tr>")
+                   f"<td class={cls}>{esc(c['status'] + why)}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def compare_html(cmp, figures):
+    """The "Baseline vs new" section: counts by status, the charts, the table."""
+    count = lambda status: sum(c["status"] == status for c in cmp["rows"])
+    h = ["<h2 id=compare>Baseline vs new</h2>",
+         f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{count(vd.REGRESSION)} significant "
+         f"regression(s)</span>, <span class=imp>{count(vd.IMPROVEMENT)} improvement(s)</span>, "
+         f"{count(vd.UNCHANGED)} unchanged, {count(vd.UNTESTED)} not tested, {count(vd.SHARED_CORE)} not judged "
+         f"(shared core). {esc(significance_text(cmp))}</p>"]
+    if cmp["only_old"] or cmp["only_new"]:
+        some = lambda names: esc(", ".join(names[:20])) + (" ..." if len(names) > 20 else "")
+        h.append("<div class=warn>" + (f"Only in the baseline: {some(cmp['only_old'])}. " if cmp["only_old"] else "")
+                 + (f"Only in the new result: {some(cmp['only_new'])}." if cmp["only_new"] else "") + "</div>")
+    h += [figure_html(c) for c in figures]
+    h.append("<details><summary>all changes as a table</summary>" + compare_table(cmp) + "</details>")
+    return "".join(h)
 
 
 def write_html(path, results, charts, cmp, base, args, warnings):
@@ -988,10 +997,10 @@ def write_html(path, results, charts, cmp, base, args, warnings):
         h.append(f"<div class=warn>{len(unstable)} of {len(res.rows)} rows varied by more than 5% between repetitions "
                  "(cv% marked ! in the tables): the machine was busy; compare ratios within this run, or rerun "
                  "with more repetitions on a quiet machine.</div>")
-    shared = [r for r in res.rows if shared_core(r)]
+    shared = [r for r in res.rows if vd.shared_core(r.core_share)]
     if shared:
         h.append(f"<div class=warn>{len(shared)} of {len(res.rows)} rows ran with less than "
-                 f"{cr.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
+                 f"{vd.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
                  "hardware thread (an SMT sibling; on a VM, often a neighbour) competed, which slows wide, "
                  "throughput-bound code up to 2x at the same clock. Rerun those rows before reading them.</div>")
     h.append("<nav><ul>" + "".join(f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav>")
@@ -1012,18 +1021,7 @@ def write_html(path, results, charts, cmp, base, args, warnings):
     h.append("<h2 id=budget>Budget</h2>" + budget_html(res))
     by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
     if cmp is not None:
-        reg = [c for c in cmp["rows"] if c["status"] == "regression"]
-        h.append("<h2 id=compare>Baseline vs new</h2>")
-        h.append(f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{len(reg)} significant regression(s)</span>, "
-                 f"<span class=imp>{sum(c['status'] == 'improvement' for c in cmp['rows'])} improvement(s)</span>, "
-                 f"{sum(c['status'] == 'unchanged' for c in cmp['rows'])} unchanged, "
-                 f"{sum(c['status'] == 'untested' for c in cmp['rows'])} not tested, "
-                 f"{sum(c['status'] == 'shared core' for c in cmp['rows'])} not judged (shared core). {esc(significance_text(cmp))}</p>")
-        if cmp["only_old"] or cmp["only_new"]:
-            h.append("<div class=warn>" + (f"Only in the baseline: {esc(', '.join(cmp['only_old'][:20]))}{' ...' if len(cmp['only_old']) > 20 else ''}. " if cmp["only_old"] else "")
-                     + (f"Only in the new result: {esc(', '.join(cmp['only_new'][:20]))}{' ...' if len(cmp['only_new']) > 20 else ''}." if cmp["only_new"] else "") + "</div>")
-        h += [figure_html(c) for c in by_kind("compare")]
-        h.append("<details><summary>all changes as a table</summary>" + compare_table(cmp) + "</details>")
+        h.append(compare_html(cmp, by_kind("compare")))
     if by_kind("hosts"):
         h.append("<h2 id=hosts>Machines side by side</h2>")
         h += [figure_html(c) for c in by_kind("hosts")]
@@ -1054,8 +1052,8 @@ def build(results, base, args):
     charts = Charts(args.out, png=not args.no_png)
     cmp = None
     if base is not None:
-        cmp = compare(base, res, alpha=args.alpha, min_change=args.min_change)
-        cmp["det"] = deterministic(base) and deterministic(res)
+        rules = vd.Rules(time=vd.TimeRule(alpha=args.alpha, min_effect=args.min_change / 100))
+        cmp = compare(base, res, rules)
         if cmp["metric"] is None:
             raise cr.ResultError(f"{base.path} and {res.path} share no figure to compare (no ns/op, no common counter)")
         if not cmp["rows"]:
@@ -1076,6 +1074,58 @@ def build(results, base, args):
     return charts, cmp
 
 
+def require_chartable(res):
+    """Raise ResultError when a result gives nothing to draw: no benchmark
+    with a size, or none with a time or a counter. Benchmarks without a size
+    stay in the tables (a warning says so)."""
+    sizeless = [r.name for r in res.rows if r.size is None]
+    some = ", ".join(sizeless[:5]) + (" ..." if len(sizeless) > 5 else "")
+    if len(sizeless) == len(res.rows):
+        raise cr.ResultError(
+            f"{res.path}: none of the {len(res.rows)} benchmarks has a size (no cachetick 'size' and no "
+            "numeric argument in the name, e.g. BM_copy/4096), so there is nothing to place on "
+            "a chart: " + some)
+    if sizeless:
+        res.warnings.append(f"{len(sizeless)} benchmark(s) without a size are shown as size '-' and "
+                            "left out of the size sweeps: " + some)
+    if not any(r.ns_per_op is not None or r.counters for r in res.rows):
+        raise cr.ResultError(f"{res.path}: no benchmark has a time or a counter (all failed?)")
+
+
+def load_inputs(args):
+    """The results (merged with --merge) and the baseline, each checked for
+    something to draw; every problem is collected before giving up."""
+    results = cr.load_all(args.results)
+    base = cr.load(args.baseline) if args.baseline else None
+    problems = []
+    for res in results + ([base] if base else []):
+        try:
+            require_chartable(res)
+        except cr.ResultError as e:
+            problems.append(str(e))
+    if problems:
+        raise cr.ResultError("\n".join(problems))
+    if args.merge and len(results) > 1:
+        results = [cr.merge(results)]
+    return results, base
+
+
+def comparability_warnings(base, new):
+    """What makes the gate refuse a pair of files, said in the report too
+    (its verdicts are then drawn, but mean little)."""
+    out = []
+    env = vd.environment_differences(base.sim_environment, new.sim_environment)
+    if env:
+        out.append("the baseline's counts were simulated in another environment, so the same code may have "
+                   "run differently; the gate does not judge such a pair: " + "; ".join(env))
+    if vd.geometries_differ(base.sim_geometry, new.sim_geometry):
+        out.append("the baseline was simulated with other cache geometries: its counts are not comparable "
+                   "(the gate refuses such a pair)")
+    if not base.complete:
+        out.append(f"the baseline {base.path} is an interrupted run (the gate refuses it)")
+    return out
+
+
 def default_out(path):
     stem = path[:-5] if path.endswith(".json") else path
     return stem + ".report"
@@ -1091,15 +1141,13 @@ def main(argv=None):
     ap.add_argument("--title", help="report title")
     ap.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test (0.05)")
     ap.add_argument("--min-change", type=float, default=5.0,
-                    help="smallest change in %% called a regression or improvement (5; timing noise on shared machines)")
+                    help="a change in %% must exceed this to be called a regression or improvement (5, like the "
+                         "gate's --min-effect 0.05; timing noise on shared machines)")
     ap.add_argument("--no-png", action="store_true", help="SVG files only (faster)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
     try:
-        results = cr.load_all(args.results)
-        base = cr.load(args.baseline) if args.baseline else None
-        if args.merge and len(results) > 1:
-            results = [cr.merge(results)]
+        results, base = load_inputs(args)
         args.out = args.out or default_out(args.results[0])
         try:
             os.makedirs(args.out, exist_ok=True)
@@ -1109,6 +1157,7 @@ def main(argv=None):
         except OSError as e:
             raise cr.ResultError(f"cannot write the report to {args.out}: {e.strerror}")
         warnings = [w for r in results + ([base] if base else []) for w in r.warnings]
+        warnings += comparability_warnings(base, results[0]) if base else []
         charts, cmp = build(results, base, args)
     except cr.ResultError as e:
         print(f"report: {e}", file=sys.stderr)
@@ -1125,7 +1174,7 @@ def main(argv=None):
         counts = ", ".join(f"{sum(c['kind'] == k for c in charts.items)} {k}" for k in kinds)
         print(f"report: {len(charts.items)} charts ({counts}) in {os.path.join(args.out, 'charts')}")
         if cmp is not None:
-            reg = [c["name"] for c in cmp["rows"] if c["status"] == "regression"]
+            reg = [c["name"] for c in cmp["rows"] if c["status"] == vd.REGRESSION]
             print(f"report: {len(reg)} significant regression(s)" + (": " + ", ".join(reg[:8]) if reg else ""))
     print(f"Report: {html_path}")
     return 0

@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""Tests for scripts/verdict.py, and that the gate and the report agree.
+
+The rules are tested as the pure functions they are; then the same pairs of
+result files go through the regression gate (compare.py, as CI runs it) and
+the report's baseline comparison (report.py, in-process), and every
+benchmark must get the same verdict from both.
+
+Run: /usr/bin/python3 tests/scripts/verdict_test.py   (needs matplotlib and scipy)
+"""
+
+import contextlib
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import cachetick_results as cr  # noqa: E402
+import report  # noqa: E402
+import verdict as vd  # noqa: E402
+
+PY = "/usr/bin/python3"
+COMPARE = os.path.join(ROOT, "scripts", "compare.py")
+GEOMETRY = {"I1": {"size_bytes": 32768, "assoc": 8, "line_bytes": 64},
+            "D1": {"size_bytes": 32768, "assoc": 8, "line_bytes": 64},
+            "LL": {"size_bytes": 33554432, "assoc": 16, "line_bytes": 64}}
+ENVIRONMENT = {"valgrind": "valgrind-3.19.0", "guest": {"glibc": "2.36"}}
+
+
+def ct_block(name, **extra):
+    """The cachetick block of a row named family/variant/workload/size."""
+    fam, var, wl, label = name.split("/")
+    return dict(family=fam, variant=var, role="optimised", workload=wl, size=int(label),
+                size_label=label, **extra)
+
+
+def sim_doc(rows):
+    """rows: name -> (instructions, d1, ll, est_cycles) per op."""
+    bs = [{"name": n, "run_name": n, "run_type": "iteration", "iterations": 16, "real_time": 1e6,
+           "cpu_time": 1e6, "time_unit": "ns", "instructions_per_op": ir, "d1_misses_per_op": d1,
+           "ll_misses_per_op": ll, "est_cycles_per_op": cyc, "cachetick": ct_block(n, backend="sim")}
+          for n, (ir, d1, ll, cyc) in rows.items()]
+    return {"context": {}, "benchmarks": bs,
+            "cachetick": {"backend": "sim", "complete": True,
+                          "sim": {"geometry": GEOMETRY, "environment": ENVIRONMENT}}}
+
+
+def time_doc(rows, core=None):
+    """rows: name -> ns/op of each repetition; core: name -> core share of each."""
+    bs = []
+    for n, samples in rows.items():
+        for i, t in enumerate(samples):
+            b = {"name": n, "run_name": n, "run_type": "iteration", "repetitions": len(samples),
+                 "repetition_index": i, "iterations": 1000, "real_time": t, "cpu_time": t, "time_unit": "ns",
+                 "cachetick": ct_block(n, ns_per_op=t)}
+            if core and n in core:
+                b["core_share"] = core[n][i]
+            bs.append(b)
+    return {"context": {}, "benchmarks": bs, "cachetick": {"complete": True}}
+
+
+# ---- the rules, as functions -------------------------------------------------------
+
+class Rules(unittest.TestCase):
+    D1 = vd.COUNT_RULES["d1_misses_per_op"]  # tolerance 2%, floor 0.01 per op
+
+    def test_a_count_needs_both_tolerance_and_floor(self):
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 10.0, 10.15, self.D1).status, vd.UNCHANGED)  # +1.5%
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 10.0, 10.3, self.D1).status, vd.REGRESSION)  # +3%
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 0.1, 0.105, self.D1).status, vd.UNCHANGED)  # +5%, 0.005/op
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 10.0, 9.0, self.D1).status, vd.IMPROVEMENT)
+        f = vd.judge_count("d1_misses_per_op", 0.0, 0.5, self.D1)
+        self.assertEqual((f.status, f.change), (vd.REGRESSION, math.inf))
+
+    def test_a_benchmark_is_as_bad_as_its_worst_count(self):
+        base = {"instructions_per_op": 100.0, "d1_misses_per_op": 1.0}
+        v = vd.judge_counts(base, {"instructions_per_op": 50.0, "d1_misses_per_op": 1.5})
+        self.assertEqual(v.status, vd.REGRESSION)
+        self.assertEqual(v.reason(), "d1_misses +50.0%")
+        v = vd.judge_counts(base, {"instructions_per_op": 50.0, "d1_misses_per_op": 1.0})
+        self.assertEqual((v.status, v.reason()), (vd.IMPROVEMENT, "instructions -50.0%"))
+        self.assertEqual(vd.judge_counts({}, {}).status, vd.UNTESTED)
+
+    def test_timings(self):
+        rule = vd.TimeRule()
+        base = [10.0, 10.1, 9.9, 10.2, 10.0]
+        v = vd.judge_samples(base, [12.0, 12.2, 11.9, 12.1, 12.3], rule)
+        self.assertEqual(v.status, vd.REGRESSION)
+        self.assertLess(v.p, 0.05)
+        self.assertEqual(v.reason(), f"time +21.0% (p={v.p:.3g})")
+        # Significant but under the minimum effect (+2%), large but noisy: no change.
+        self.assertEqual(vd.judge_samples(base, [x * 1.02 for x in base], rule).status, vd.UNCHANGED)
+        self.assertEqual(vd.judge_samples([10, 30, 12, 28, 11], [13, 29, 14, 31, 12], rule).status,
+                         vd.UNCHANGED)
+
+    def test_too_few_repetitions(self):
+        v = vd.judge_samples([10, 10, 10], [20, 20, 20])
+        self.assertEqual((v.status, v.p, v.min_p), (vd.UNTESTED, None, 0.1))  # never below 0.05
+        v = vd.judge_samples([10], [20])
+        self.assertEqual((v.status, v.min_p), (vd.UNTESTED, None))
+        self.assertEqual(v.figure("time").change, 1.0)
+
+    def test_shared_core_is_not_judged_but_keeps_its_figures(self):
+        base, slow = [10.0, 10.1, 9.9, 10.2, 10.0], [12.0, 12.2, 11.9, 12.1, 12.3]
+        v = vd.judge_time(base, slow, vd.TimeRule(), shares=(1.0, 0.51))
+        self.assertEqual(v.status, vd.SHARED_CORE)
+        self.assertEqual(v.figure("time").status, vd.REGRESSION)  # what the figures alone say
+        self.assertEqual(vd.judge_time(base, slow, vd.TimeRule(judge_shared=True), (1.0, 0.51)).status,
+                         vd.REGRESSION)
+        self.assertEqual(vd.judge_time(base, slow, vd.TimeRule(), (None, 0.8)).status, vd.REGRESSION)
+
+    def test_rules_cover_exactly_the_counts_the_loader_reads(self):
+        self.assertEqual(set(vd.COUNT_RULES), set(cr.SIM_COUNTS))
+
+
+# ---- one verdict, two tools ------------------------------------------------------------
+
+GATE_WORDS = {"REGRESSED": vd.REGRESSION, "improved": vd.IMPROVEMENT, "ok": vd.UNCHANGED,
+              "untested": vd.UNTESTED, "shared core: not judged": vd.SHARED_CORE}
+
+
+class SameVerdict(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, name, doc):
+        path = os.path.join(self.dir.name, name)
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        return path
+
+    def gate(self, base, new):
+        """benchmark -> status, read from the gate's Markdown table; and its exit code."""
+        md = os.path.join(self.dir.name, "gate.md")
+        r = subprocess.run([PY, COMPARE, base, new, "--markdown", md], capture_output=True, text=True)
+        with open(md) as f:
+            rows = [line.split(" | ") for line in f if line.startswith("| `")]
+        return {cells[0].strip("| `"): GATE_WORDS[cells[-1].strip(" |\n")] for cells in rows}, r.returncode
+
+    def report(self, base, new):
+        """benchmark -> status as the report draws it (the compare chart's series)."""
+        out = os.path.join(self.dir.name, "report")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = report.main([new, "--baseline", base, "-o", out, "--no-png", "-q"])
+        self.assertEqual(code, 0)
+        with open(os.path.join(out, "manifest.json")) as f:
+            charts = json.load(f)["charts"]
+        drawn = {}
+        for c in charts:
+            if c["kind"] == "compare":
+                for s in c["panels"][0]["series"]:
+                    status = s["gid"][len("series:"):].replace("_", " ")
+                    drawn.update({name: status for name in s["categories"]})
+        return drawn
+
+    def both(self, base_doc, new_doc):
+        base, new = self.write("base.json", base_doc), self.write("new.json", new_doc)
+        gate, code = self.gate(base, new)
+        drawn = self.report(base, new)
+        self.assertEqual(gate, drawn)
+        return gate, code
+
+    def test_sim_counts(self):
+        same = (100.0, 10.0, 0.5, 200.0)
+        names = ("d1_small", "d1_estcyc", "d1_big", "ll_tiny", "instr", "fewer", "same")
+        base = {f"v/{k}/w/1024": same for k in names}
+        new = dict(base)
+        new["v/d1_small/w/1024"] = (100.0, 10.15, 0.5, 200.0)  # D1 +1.5%, above the floor, under 2%
+        # D1 and estcyc (the count the report draws) +1.5%, above their floors,
+        # under their 2%: the report's old flat 1% drew it red, the gate passed it.
+        new["v/d1_estcyc/w/1024"] = (100.0, 10.15, 0.5, 203.0)
+        new["v/d1_big/w/1024"] = (100.0, 10.3, 0.5, 200.0)     # D1 +3%: above both; estcyc unchanged
+        new["v/ll_tiny/w/1024"] = (100.0, 10.0, 0.504, 200.0)  # LL +0.8%: under both
+        new["v/instr/w/1024"] = (101.5, 10.0, 0.5, 201.5)      # instructions +1.5%: over 1%
+        new["v/fewer/w/1024"] = (50.0, 5.0, 0.5, 100.0)
+        verdicts, code = self.both(sim_doc(base), sim_doc(new))
+        self.assertEqual(verdicts, {
+            "v/d1_small/w/1024": vd.UNCHANGED, "v/d1_estcyc/w/1024": vd.UNCHANGED, "v/d1_big/w/1024": vd.REGRESSION, "v/ll_tiny/w/1024": vd.UNCHANGED,
+            "v/instr/w/1024": vd.REGRESSION, "v/fewer/w/1024": vd.IMPROVEMENT, "v/same/w/1024": vd.UNCHANGED})
+        self.assertEqual(code, 1)
+
+    def test_timings_with_a_shared_core(self):
+        base = [10.0, 10.1, 9.9, 10.2, 10.0]
+        slow = [12.0, 12.2, 11.9, 12.1, 12.3]
+        rows = {"v/shared/w/1024": base, "v/slower/w/1024": base, "v/tiny/w/1024": base,
+                "v/same/w/1024": base}
+        new = {"v/shared/w/1024": slow, "v/slower/w/1024": slow,
+               "v/tiny/w/1024": [x * 1.02 for x in base], "v/same/w/1024": base}
+        core = {n: [1.0] * 5 for n in new}
+        core["v/shared/w/1024"] = [0.5, 0.52, 1.0, 0.49, 0.51]  # beside a busy sibling: median 51%
+        verdicts, code = self.both(time_doc(rows), time_doc(new, core))
+        self.assertEqual(verdicts, {"v/shared/w/1024": vd.SHARED_CORE, "v/slower/w/1024": vd.REGRESSION,
+                                    "v/tiny/w/1024": vd.UNCHANGED, "v/same/w/1024": vd.UNCHANGED})
+        self.assertEqual(code, 1)
+
+    def test_three_repetitions(self):
+        # The one difference in looks: both judge the row untested (no p can
+        # reach 0.05), the report draws it with the unchanged rows and says
+        # why in the caption (tests/scripts/test_report.py pins that).
+        base = self.write("base.json", time_doc({"v/x/w/1024": [10.0, 10.1, 9.9]}))
+        new = self.write("new.json", time_doc({"v/x/w/1024": [20.0, 20.1, 19.9]}))
+        gate, code = self.gate(base, new)
+        self.assertEqual((gate, code), ({"v/x/w/1024": vd.UNTESTED}, 0))
+        cmp = report.compare(cr.load(base), cr.load(new))
+        (row,) = cmp["rows"]
+        self.assertEqual((row["verdict"].status, row["status"]), (vd.UNTESTED, vd.UNCHANGED))
+        self.assertIn("smallest possible p is 0.1", report.significance_text(cmp))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
