@@ -20,7 +20,6 @@
 
 #include "harness/atomic_file.h"
 #include "harness/context.h"
-#include "harness/core_share.h"
 #include "harness/tsc.h"
 
 #if CACHETICK_HAVE_TSC
@@ -680,6 +679,10 @@ nlohmann::json identity() {
   id["cpu_model"] = m.value("cpu_model", std::string());
   id["kernel"] = m.value("kernel", std::string());
   id["logical_cpus"] = m.value("logical_cpus", 0);
+  // A calibration taken with injected conditions (a test) or against caches
+  // from another source describes another host: never reuse it for this one.
+  id["caches_source"] = m.value("caches_source", std::string());
+  id["pretend"] = m.value("pretend", nlohmann::json::array());
   return id;
 }
 

@@ -16,7 +16,7 @@ constexpr Name kNames[] = {
     {Pretend::no_rdtscp, "no-rdtscp"},           {Pretend::papi_disabled, "papi-disabled"},
     {Pretend::no_papi, "no-papi"},               {Pretend::no_pmu, "no-pmu"},
     {Pretend::no_perf_event, "no-perf-event"},   {Pretend::no_sysfs_caches, "no-sysfs-caches"},
-    {Pretend::no_cpuid_caches, "no-cpuid-caches"},
+    {Pretend::no_cpuid_caches, "no-cpuid-caches"}, {Pretend::no_namespaces, "no-namespaces"},
 };
 
 std::string valid_names() {

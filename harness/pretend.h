@@ -25,6 +25,7 @@ enum class Pretend {
   no_perf_event,    // perf_event_open refuses every event (ENOSYS): no kernel counters
   no_sysfs_caches,  // /sys/devices/system/cpu/cpu0/cache is missing
   no_cpuid_caches,  // CPUID describes no cache (an unknown vendor or a bare hypervisor)
+  no_namespaces,    // the kernel refuses user namespaces: sim children see this host as it is
 };
 
 // True when the condition is injected (CACHETICK_PRETEND, read once).

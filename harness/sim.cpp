@@ -20,12 +20,12 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
+#include "harness/host_view.h"
 #include "harness/tuning.h"
 
 namespace cachetick::sim {
@@ -255,24 +255,7 @@ class CacheScrub {
 
 }  // namespace
 
-// Google Benchmark describes the host before the first benchmark (CPUInfo:
-// sysfs caches, /proc/cpuinfo; SystemInfo: the host name), in strings and
-// vectors whose sizes differ from host to host. Made on the main thread, they
-// shaped the heap the counted benchmarks then used: on one machine, the same
-// binary counted boost::flyweight's map_key 1.8% more instructions with an
-// Intel guest's sysfs, cpuinfo and host name bound over this one's (a
-// flyweight's hash is its address). Made on a thread of their own, they live
-// in that thread's malloc arena, and the main thread's heap is the same on
-// every host.
-void describe_host_off_the_main_heap() {
-  std::thread([] {
-    benchmark::CPUInfo::Get();
-    benchmark::SystemInfo::Get();
-  }).join();
-}
-
 int run_child(const std::string& dir) {
-  describe_host_off_the_main_heap();
   std::ifstream sel(dir + "/select");
   if (!sel) {
     std::fprintf(stderr, "cachetick sim child: cannot read %s/select\n", dir.c_str());
@@ -455,7 +438,7 @@ json guest_environment(const std::string& valgrind) {
 
 // Runs the child under valgrind; returns its wait status, or -1 (and says
 // why) when it could not be started.
-int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args) {
+int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args, bool canonical) {
   // A fixed argv and environment (child_environment): the client's stack
   // holds both, and where the stack sits decides cache sets.
   std::vector<std::string> env = child_environment();
@@ -486,6 +469,7 @@ int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args)
     // Address randomisation off: the heap, stack and libraries land at the
     // same addresses every run, so the same lines map to the same sets.
     personality(ADDR_NO_RANDOMIZE);
+    if (canonical && !enter_canonical_host(dir)) _exit(126);  // the parent probed it: unexpected
     if (chdir(dir.c_str()) != 0) _exit(127);
     // Valgrind's own messages go to the log; the child's progress to the pipe.
     const int log = open("valgrind.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -549,7 +533,7 @@ struct ChildOutput {
 // differs, and it names this family's benchmarks alone (the user's --filter
 // and --family were applied here, so the child needs neither).
 std::string run_family(const std::vector<const Entry*>& group, const Geometry& geo,
-                       const std::vector<std::string>& cmd, ChildOutput& out) {
+                       const std::vector<std::string>& cmd, bool canonical, ChildOutput& out) {
   char tmpl[] = "/tmp/cachetick-sim.XXXXXX";
   ScratchDir scratch;
   if (!mkdtemp(tmpl)) return std::string("cannot create a scratch directory in /tmp: ") + std::strerror(errno);
@@ -567,7 +551,7 @@ std::string run_family(const std::vector<const Entry*>& group, const Geometry& g
   }
 
   if (g_interrupted) return "interrupted";  // between two children: start no other
-  const int status = spawn_child(scratch.path, cmd);
+  const int status = spawn_child(scratch.path, cmd, canonical);
   if (g_interrupted) return "interrupted";
   if (status < 0) return "the child could not be started";
   const std::string log = tail(scratch.path + "/valgrind.log", 15);
@@ -740,6 +724,18 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   cmd.insert(cmd.end(), vg_opts.begin(), vg_opts.end());
   for (const char* a : {"./cachetick", "run", "--sim-child", "."}) cmd.push_back(a);
 
+  // The children see one canonical host where the kernel allows it
+  // (harness/host_view.h); else this one, and the result says so.
+  std::string host_view_why;
+  {
+    char tmpl[] = "/tmp/cachetick-sim.XXXXXX";
+    ScratchDir probe;
+    if (mkdtemp(tmpl)) probe.path = tmpl;
+    host_view_why = probe.path.empty() ? "no scratch directory to probe namespaces in"
+                                       : canonical_host_unavailable(probe.path);
+  }
+  if (!host_view_why.empty()) std::printf("  note: host view: %s\n", host_view_why.c_str());
+
   // One child per family: a family's counts then depend on its own code and
   // selection only. In one shared child, what earlier families left on the
   // heap decided where a later family's buffers landed, so which cache sets
@@ -765,7 +761,9 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
   ctx["sim"] = {
       {"tool", vg_version + " callgrind"},
       {"environment", {{"valgrind", vg_version}, {"guest", guest_environment(valgrind)},
-                       {"child_env", child_environment()}}},
+                       {"child_env", child_environment()},
+                       {"host_view", host_view_why.empty() ? std::string(kCanonicalHostView)
+                                                           : "this host's: " + host_view_why}}},
       {"geometry", {{"I1", cache_json(geo.i1)}, {"D1", cache_json(geo.d1)},
                     {"LL", cache_json(geo.ll)}, {"source", geo.source}, {"note", geo.note}}},
       {"valgrind_options", vg_opts},
@@ -814,7 +812,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_rec
     std::printf("%s (family %zu of %zu, its own child):\n", family.c_str(), g + 1, groups.size());
     std::fflush(stdout);
     ChildOutput child;
-    const std::string why = run_family(groups[g], geo, cmd, child);
+    const std::string why = run_family(groups[g], geo, cmd, host_view_why.empty(), child);
     const std::string kept = out.empty() ? ""
                              : g > 0     ? "; every family before it is kept in " + out + " (marked incomplete)"
                                          : "; no family had finished: no result written";

@@ -121,8 +121,8 @@ expect 2 "interrupted run" -- $py "$compare" base.json crash.json
 # Host independence: the same counts when the host looks like another
 # machine (tests/fake_host.sh: an Intel guest's sysfs caches, cpuinfo and
 # host name bound over this host's). A heap-sensitive row (a flyweight is
-# hashed by its address): with Google Benchmark's host description made on
-# the main thread its D1 misses read 584 here and 313 under the fake host.
+# hashed by its address): with children that see their host as it is
+# (harness/host_view.h), its D1 misses read 584 here and 313 under the fake host.
 one='^strings/boost_flyweight/map_key/24B$'
 "$bin" run --backend sim --filter "$one" -o here.json >/dev/null 2>&1 || bad "sim run (this host) failed"
 "$here_dir/fake_host.sh" "$bin" run --backend sim --filter "$one" -o there.json >there.log 2>&1; rc=$?
@@ -138,6 +138,13 @@ a, b = totals(sys.argv[1]), totals(sys.argv[2])
 assert len(a) == 1 and a == b, (a, b)
 PY
 then ok; else bad "counts depend on what the host's files say (sysfs, cpuinfo, host name)"; fi
+
+# Where the kernel refuses the namespaces: the child reads this host, the
+# result says so, and the gate does not judge it against a canonical run.
+expect 0 "host view: no user namespaces" -- env CACHETICK_PRETEND=no-namespaces \
+  "$bin" run --backend sim --filter "$one" -o hostview.json
+expect 0 "not judged: .*host_view" -- $py "$compare" here.json hostview.json --environment-mismatch skip
+expect 2 "host_view: baseline 'canonical" -- $py "$compare" here.json hostview.json
 
 # --sim-cache host: from sysfs, else CPUID; with neither, a clear error.
 expect 0 "CPUID" -- env CACHETICK_PRETEND=no-sysfs-caches "$clean" run --backend sim --sim-cache host \
