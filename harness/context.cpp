@@ -29,14 +29,6 @@ namespace cachetick {
 
 namespace {
 
-std::string read_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string s;
-  if (!f || !std::getline(f, s)) return {};
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::uint64_t parse_size(const std::string& s) {  // "48K", "2048K", "105M"
   if (s.empty()) return 0;
   char* end = nullptr;
@@ -61,15 +53,11 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// A command's output, or "" when it failed (git outside a checkout).
 std::string run_command(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    if (pclose(p) != 0) return {};
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
+  int status = 0;
+  std::string out = command_output(cmd, &status);
+  return status == 0 ? out : std::string();
 }
 
 nlohmann::json nullable(const std::string& s) {
@@ -85,19 +73,6 @@ std::string host_name() {
   for (char& ch : s)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
   return s;
-}
-
-std::string format_bytes(std::uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  double v = static_cast<double>(b);
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  if (v == static_cast<std::uint64_t>(v))
-    std::snprintf(buf, sizeof buf, "%llu%s", static_cast<unsigned long long>(v), units[u]);
-  else
-    std::snprintf(buf, sizeof buf, "%.3g%s", v, units[u]);
-  return buf;
 }
 
 std::vector<CacheLevel> sysfs_caches(const std::string& root) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/text.h"  // format_bytes, which every user of sizes needs
+
 namespace cachetick {
 
 struct CacheLevel {
@@ -69,8 +71,5 @@ nlohmann::json build_context();
 
 // The host name made safe for a file name (results/runs/, results/calibration/).
 std::string host_name();
-
-// "16KiB", "4MiB", "1.5GiB": binary units, as sysfs and the issue speak.
-std::string format_bytes(std::uint64_t bytes);
 
 }  // namespace cachetick

@@ -1,6 +1,7 @@
 #include "harness/counter_setup.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -9,50 +10,15 @@
 #include "harness/papi_collector.h"
 #include "harness/perf_events.h"
 #include "harness/pretend.h"
+#include "harness/stats.h"
+#include "harness/text.h"
 
 namespace cachetick {
-
-namespace {
-
-std::string read_first_line(const char* path) {
-  std::ifstream f(path);
-  std::string s;
-  std::getline(f, s);
-  return s;
-}
-
-std::string human_bytes(double b) {
-  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  while (b >= 1024 && i < 4) b /= 1024, ++i;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, b >= 100 || i == 0 ? "%.0f%s" : "%.3g%s", b, u[i]);
-  return buf;
-}
-
-std::string num(double v) {
-  char b[32];
-  if (v == 0 || v >= 100)
-    std::snprintf(b, sizeof b, "%.0f", v);
-  else if (v >= 1)
-    std::snprintf(b, sizeof b, "%.3g", v);
-  else
-    std::snprintf(b, sizeof b, "%.2g", v);
-  return b;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-}  // namespace
 
 CounterEnvironment counter_environment() {
   CounterEnvironment env;
   env.pmu = pmu_status();
-  env.perf_event_paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
+  env.perf_event_paranoid = read_line("/proc/sys/kernel/perf_event_paranoid");
   env.allocs_unavailable = alloc_hooks_unavailable();
   return env;
 }
@@ -210,7 +176,8 @@ AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::
                                                     benchmark::BenchmarkReporter::Run::RT_Aggregate))
     return a;
   const Medians m = it->second;
-  a.console = "allocs=" + num(m.allocs) + " bytes=" + num(m.bytes) + " peak=" + human_bytes(m.peak);
+  a.console = "allocs=" + sig3(m.allocs) + " bytes=" + sig3(m.bytes) +
+              " peak=" + format_bytes(static_cast<std::uint64_t>(std::llround(m.peak)));
   for (std::size_t i = 0; i < runs.size(); ++i)
     if (runs[i].run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate &&
         runs[i].aggregate_name == "median")

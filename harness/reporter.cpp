@@ -11,6 +11,7 @@
 #include "harness/context.h"
 #include "harness/core_share.h"
 #include "harness/counter_setup.h"
+#include "harness/text.h"
 
 namespace cachetick {
 
@@ -43,23 +44,6 @@ nlohmann::json gb_json_runs(const std::vector<Run>& runs) {
   // the cv of a counter that is 0 in every repetition: store null instead.
   static const std::regex non_finite(R"(": -?(NaN|Infinity)\b)");
   return nlohmann::json::parse("[" + std::regex_replace(os.str(), non_finite, "\": null") + "]");
-}
-
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
-// 3 significant digits, whatever the magnitude: 0.312, 3.12, 31.2, 312, 3120.
-std::string sig3(double v) {
-  if (!std::isfinite(v)) return "-";
-  double a = std::fabs(v);
-  if (a >= 1000) return fmt("%.0f", v);
-  if (a >= 100) return fmt("%.0f", v);
-  if (a >= 10) return fmt("%.1f", v);
-  if (a >= 1) return fmt("%.2f", v);
-  return fmt("%.3f", v);
 }
 
 // The first `show` names as one alternation for --filter (regex
@@ -136,18 +120,8 @@ void Reporter::print_header() {
               b["cxx_flags"].get<std::string>().c_str(),
               b["google_benchmark_version"].get<std::string>().c_str());
   print_counter_header(opts_.run_context);
-  if (limits_.valid) {
-    const auto& cal = opts_.run_context["calibration"];
-    std::string lv;
-    for (const auto& l : cal["levels"])
-      if (l["separated"].get<bool>())
-        lv += " " + l["name"].get<std::string>() + " " + sig3(l["latency_ns"].get<double>()) + " ns";
-    if (lv.empty())  // the hierarchy was unknown: no level named (see limits_from)
-      lv = " cache levels unknown, fastest plateau " + sig3(limits_.l1_ns) + " ns";
-    std::printf("  calibration (%s, %s):%s; core clock ~%.2f GHz (estimate)\n",
-                cal["path"].get<std::string>().c_str(), cal["created_utc"].get<std::string>().c_str(),
-                lv.c_str(), limits_.core_hz / 1e9);
-  }
+  if (limits_.valid)
+    std::printf("  %s\n", describe_limits(opts_.run_context["calibration"], limits_).c_str());
   if (opts_.run_context.contains("notes"))
     for (const auto& n : opts_.run_context["notes"])
       std::printf("  note: %s\n", n.get<std::string>().c_str());

@@ -10,7 +10,7 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/calibrate.h"
+#include "harness/limits.h"
 #include "harness/registry.h"
 
 namespace cachetick {

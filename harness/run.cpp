@@ -17,7 +17,7 @@
 #include "harness/alloc_tracker.h"
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
-#include "harness/calibrate.h"
+#include "harness/limits.h"
 #include "harness/context.h"
 #include "harness/core_share.h"
 #include "harness/counter_setup.h"

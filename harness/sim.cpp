@@ -26,6 +26,7 @@
 #include "harness/atomic_file.h"
 #include "harness/build_info.h"
 #include "harness/host_view.h"
+#include "harness/text.h"
 #include "harness/tuning.h"
 
 namespace cachetick::sim {
@@ -344,17 +345,6 @@ std::string find_in_path(const std::string& prog) {
   return {};
 }
 
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
 // The last lines of valgrind's log before callgrind's end-of-run summary
 // (event totals, miss rates: all zero outside the regions, and 17 lines
 // that would push out the signal and stack that say why a child died).
@@ -388,13 +378,6 @@ struct ScratchDir {
     fs::remove_all(path, ec);
   }
 };
-
-std::string sig3(double v) {
-  char b[32];
-  const double a = std::fabs(v);
-  std::snprintf(b, sizeof b, a >= 100 || a == 0 ? "%.0f" : a >= 10 ? "%.1f" : a >= 1 ? "%.2f" : a >= 0.01 ? "%.3f" : "%.2g", v);
-  return b;
-}
 
 // The child's whole environment. Fixed: the client's stack holds it, and
 // where the stack sits decides cache sets. LD_BIND_NOW: every PLT symbol is

@@ -21,6 +21,8 @@
 #include "harness/registry.h"
 #include "harness/reporter.h"
 #include "harness/run.h"
+#include "harness/stats.h"
+#include "harness/text.h"
 #include "harness/tsc.h"
 
 using namespace cachetick;
@@ -121,6 +123,43 @@ TEST(Units, FormatBytes) {
   EXPECT_EQ(format_bytes(256ull << 20), "256MiB");
   EXPECT_EQ(format_bytes(1536), "1.5KiB");
   EXPECT_EQ(format_bytes(3ull << 30), "3GiB");
+  EXPECT_EQ(format_bytes(1372), "1.34KiB");
+  EXPECT_EQ(format_bytes(1000 * 1024 + 512), "1000KiB");  // not %.3g's "1e+03KiB"
+}
+
+TEST(Units, ThreeSignificantDigits) {
+  EXPECT_EQ(sig3(3123.4), "3123");
+  EXPECT_EQ(sig3(312.34), "312");
+  EXPECT_EQ(sig3(31.234), "31.2");
+  EXPECT_EQ(sig3(3.1234), "3.12");
+  EXPECT_EQ(sig3(0.31234), "0.312");
+  EXPECT_EQ(sig3(0.031234), "0.0312");
+  EXPECT_EQ(sig3(-3.1234), "-3.12");
+  EXPECT_EQ(sig3(0), "0");
+  EXPECT_EQ(sig3(std::numeric_limits<double>::quiet_NaN()), "-");  // not measured
+  EXPECT_EQ(sig3(std::numeric_limits<double>::infinity()), "-");
+}
+
+TEST(Stats, Median) {
+  EXPECT_DOUBLE_EQ(median({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_DOUBLE_EQ(median({7}), 7);
+  // Empty: no value, and no read past the end (ASan would say so).
+  EXPECT_TRUE(std::isnan(median({})));
+}
+
+TEST(Text, ReadLineAndCommandOutput) {
+  EXPECT_EQ(read_line("/nonexistent/file"), "");
+  const fs::path d = temp_dir();
+  std::ofstream(d / "f") << "first line  \nsecond\n";
+  EXPECT_EQ(read_line((d / "f").string()), "first line");
+  int status = -1;
+  EXPECT_EQ(command_output("printf 'a b\\n\\n'", &status), "a b");
+  EXPECT_EQ(status, 0);
+  command_output("exit 3", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_EQ(join({"a", "b", "c"}), "a, b, c");
+  fs::remove_all(d);
 }
 
 TEST(Context, ParsesSysfsCacheLayout) {
