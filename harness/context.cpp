@@ -60,10 +60,6 @@ std::string run_command(const std::string& cmd) {
   return status == 0 ? out : std::string();
 }
 
-nlohmann::json nullable(const std::string& s) {
-  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
-}
-
 }  // namespace
 
 std::string host_name() {
@@ -236,75 +232,60 @@ PmuStatus pmu_status() {
   return s;
 }
 
-nlohmann::json machine_context() {
-  nlohmann::json j;
-  j["cpu_model"] = cpu_model();
-  j["logical_cpus"] = std::thread::hardware_concurrency();
-  nlohmann::json caches = nlohmann::json::array();
-  const HostCaches& hc = host_caches();
-  for (const auto& c : hc.levels)
-    caches.push_back({{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes},
-                      {"size", format_bytes(c.size_bytes)}, {"line_bytes", c.line_bytes},
-                      {"ways", c.ways}, {"shared_cpu_list", c.shared_cpu_list}});
-  j["caches"] = caches;
-  j["caches_source"] = hc.source;
-  const TscInfo& t = tsc_info();
-  j["tsc"] = {{"hz", t.hz}, {"ghz", t.hz / 1e9}, {"source", t.source},
-              {"measured_hz", t.measured_hz}, {"invariant", t.invariant},
-              {"unit", t.unit},
-              {"end_read", {{"instructions", t.end_read.instructions}, {"why", t.end_read.why}}},
-              {"begin_read", "lfence; rdtsc; lfence"},
-              {"note", "TSC ticks count at a constant rate; they are not core cycles"}};
-  utsname u;
-  if (uname(&u) == 0) {
-    j["kernel"] = std::string(u.sysname) + " " + u.release;
-    j["arch"] = u.machine;
-    j["host"] = u.nodename;
-  }
-  const PmuStatus pmu = pmu_status();
-  j["pmu"] = {{"available", pmu.available}, {"reason", pmu.reason},
-              {"perf_event_paranoid",
-               nullable(read_line("/proc/sys/kernel/perf_event_paranoid"))}};
-  // Injected host conditions (harness/pretend.h): the figures describe a
-  // pretended host, and the file must say so.
-  j["pretend"] = pretended();
-  j["governor"] = nullable(read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"));
+namespace {
+
+std::string turbo_state() {
   const std::string no_turbo = read_line("/sys/devices/system/cpu/intel_pstate/no_turbo");
   const std::string boost = read_line("/sys/devices/system/cpu/cpufreq/boost");
-  if (!no_turbo.empty())
-    j["turbo"] = no_turbo == "0" ? "enabled" : "disabled";
-  else if (!boost.empty())
-    j["turbo"] = boost == "1" ? "enabled" : "disabled";
-  else
-    j["turbo"] = nullptr;  // not readable here (typical in a VM)
-  {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    bool hv = false;
-    while (std::getline(f, line))
-      if (line.rfind("flags", 0) == 0) {
-        hv = line.find(" hypervisor") != std::string::npos;
-        break;
-      }
-    j["hypervisor"] = hv;
-  }
-  return j;
+  if (!no_turbo.empty()) return no_turbo == "0" ? "enabled" : "disabled";
+  if (!boost.empty()) return boost == "1" ? "enabled" : "disabled";
+  return "";
 }
 
-nlohmann::json build_context() {
-  nlohmann::json j;
-  j["cachetick_version"] = CACHETICK_VERSION;
-  j["compiler"] = CACHETICK_COMPILER;
-  j["build_type"] = CACHETICK_BUILD_TYPE;
-  j["cxx_flags"] = CACHETICK_CXX_FLAGS;
-  j["google_benchmark_version"] = CACHETICK_BENCHMARK_VERSION;
+bool under_hypervisor() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("flags", 0) == 0) return line.find(" hypervisor") != std::string::npos;
+  return false;
+}
+
+}  // namespace
+
+Machine machine_info() {
+  Machine m;
+  m.cpu_model = cpu_model();
+  m.logical_cpus = std::thread::hardware_concurrency();
+  m.caches = host_caches();
+  m.tsc = tsc_info();
+  utsname u;
+  if (uname(&u) == 0) {
+    m.kernel = std::string(u.sysname) + " " + u.release;
+    m.arch = u.machine;
+    m.host = u.nodename;
+  }
+  m.pmu = pmu_status();
+  m.perf_event_paranoid = read_line("/proc/sys/kernel/perf_event_paranoid");
+  // Injected host conditions (harness/pretend.h): the figures describe a
+  // pretended host, and the file must say so.
+  m.pretend = pretended();
+  m.governor = read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  m.turbo = turbo_state();
+  m.hypervisor = under_hypervisor();
+  return m;
+}
+
+Build build_info() {
+  Build b;
+  b.cachetick_version = CACHETICK_VERSION;
+  b.compiler = CACHETICK_COMPILER;
+  b.build_type = CACHETICK_BUILD_TYPE;
+  b.cxx_flags = CACHETICK_CXX_FLAGS;
+  b.google_benchmark_version = CACHETICK_BENCHMARK_VERSION;
   const std::string src = CACHETICK_SOURCE_DIR;
-  const std::string rev = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
-  j["git_commit"] = nullable(rev);
-  if (!rev.empty())
-    j["git_dirty"] = !run_command("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null").empty();
-  j["git_note"] = "commit of the source tree when the run started";
-  return j;
+  b.git_commit = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
+  if (!b.git_commit.empty())
+    b.git_dirty = !run_command("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null").empty();
+  return b;
 }
 
 }  // namespace cachetick

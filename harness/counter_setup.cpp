@@ -98,30 +98,30 @@ CounterSession::CounterSession(const std::string& spec) {
   context_ = ctx;
 }
 
-// One collector per backend with events, PAPI's first. A backend whose
-// collector cannot open its events loses its counters, with the reason.
+namespace {
+
+// The backend's collector, installed with its start/stop cost in `cost`;
+// one that cannot open its events loses its counters, with the reason.
+template <class C>
+bool install_backend(CounterPlan& plan, BackendPlan& bp, std::map<std::string, double>& cost) {
+  if (bp.events.empty()) return false;
+  auto c = std::make_shared<C>(plan);
+  if (!c->ok()) {
+    drop_backend(plan, bp, c->error());
+    return false;
+  }
+  cost[bp.name] = c->start_stop_cost_us();
+  install_collector(c);
+  return true;
+}
+
+}  // namespace
+
+// One collector per backend with events, PAPI's first.
 std::map<std::string, double> CounterSession::install_event_collectors() {
   std::map<std::string, double> cost;
-  if (!plan_.papi.events.empty()) {
-    auto papi = std::make_shared<PapiCollector>(plan_);
-    if (!papi->ok()) {
-      drop_backend(plan_, plan_.papi, papi->error());
-    } else {
-      cost["papi"] = papi->start_stop_cost_us();
-      install_collector(papi);
-      installed_ = true;
-    }
-  }
-  if (!plan_.kernel.events.empty()) {
-    auto perf = std::make_shared<PerfEventCollector>(plan_);
-    if (!perf->ok()) {
-      drop_backend(plan_, plan_.kernel, perf->error());
-    } else {
-      cost["perf_event"] = perf->start_stop_cost_us();
-      install_collector(perf);
-      installed_ = true;
-    }
-  }
+  installed_ |= install_backend<PapiCollector>(plan_, plan_.papi, cost);
+  installed_ |= install_backend<PerfEventCollector>(plan_, plan_.kernel, cost);
   return cost;
 }
 
@@ -130,9 +130,7 @@ CounterSession::~CounterSession() {
   if (installed_) clear_collectors();
 }
 
-void print_counter_header(const nlohmann::json& run_context) {
-  if (!run_context.contains("counters")) return;
-  const auto& c = run_context["counters"];
+void print_counter_header(const nlohmann::json& c) {
   if (!c.contains("summary")) return;
   for (const auto& line : c["summary"]) std::printf("  %s\n", line.get<std::string>().c_str());
 }

@@ -11,17 +11,15 @@ namespace cachetick {
 std::string calibration_cache_path() { return "results/calibration/" + host_name() + ".json"; }
 
 nlohmann::json calibration_identity() {
-  const nlohmann::json m = machine_context();
-  nlohmann::json id;
-  id["host"] = m.value("host", std::string());
-  id["cpu_model"] = m.value("cpu_model", std::string());
-  id["kernel"] = m.value("kernel", std::string());
-  id["logical_cpus"] = m.value("logical_cpus", 0);
+  const Machine m = machine_info();
   // A calibration taken with injected conditions (a test) or against caches
   // from another source describes another host: never reuse it for this one.
-  id["caches_source"] = m.value("caches_source", std::string());
-  id["pretend"] = m.value("pretend", nlohmann::json::array());
-  return id;
+  return {{"host", m.host},
+          {"cpu_model", m.cpu_model},
+          {"kernel", m.kernel},
+          {"logical_cpus", m.logical_cpus},
+          {"caches_source", m.caches.source},
+          {"pretend", m.pretend}};
 }
 
 double read_limit_gbps(double one_stream, double streams) { return std::max(one_stream, streams); }
