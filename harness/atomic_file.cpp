@@ -74,6 +74,14 @@ std::string check_writable(const std::string& path) {
     return "directory '" + dir.string() + "' is not writable: " + std::strerror(errno);
   if (fs::exists(path, ec) && ::access(path.c_str(), W_OK) != 0)
     return "'" + path + "' exists and is not writable";
+  // The directory's mode does not tell everything (root passes access() on
+  // /proc, where no file can be made): create the temporary file that
+  // write_file_atomic will use, and remove it again.
+  const std::string probe = path + ".tmp." + std::to_string(getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_text("cannot create", probe);
+  ::close(fd);
+  ::unlink(probe.c_str());
   return {};
 }
 

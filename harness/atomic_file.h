@@ -10,8 +10,9 @@ namespace cachetick {
 // Throws std::runtime_error with the path and the OS reason on failure.
 void write_file_atomic(const std::string& path, const std::string& content);
 
-// Checks up front that `path` can be written (its directory exists and is
-// writable), so a run fails before spending minutes, not after.
+// Checks up front that `path` can be written (its directory exists and a
+// file can be created in it), so a run fails before spending minutes, not
+// after.
 // Returns an empty string when fine, else the reason.
 std::string check_writable(const std::string& path);
 

@@ -29,14 +29,6 @@ namespace cachetick {
 
 namespace {
 
-std::string read_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string s;
-  if (!f || !std::getline(f, s)) return {};
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::uint64_t parse_size(const std::string& s) {  // "48K", "2048K", "105M"
   if (s.empty()) return 0;
   char* end = nullptr;
@@ -61,19 +53,11 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// A command's output, or "" when it failed (git outside a checkout).
 std::string run_command(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    if (pclose(p) != 0) return {};
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
-nlohmann::json nullable(const std::string& s) {
-  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+  int status = 0;
+  std::string out = command_output(cmd, &status);
+  return status == 0 ? out : std::string();
 }
 
 }  // namespace
@@ -85,19 +69,6 @@ std::string host_name() {
   for (char& ch : s)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
   return s;
-}
-
-std::string format_bytes(std::uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  double v = static_cast<double>(b);
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  if (v == static_cast<std::uint64_t>(v))
-    std::snprintf(buf, sizeof buf, "%llu%s", static_cast<unsigned long long>(v), units[u]);
-  else
-    std::snprintf(buf, sizeof buf, "%.3g%s", v, units[u]);
-  return buf;
 }
 
 std::vector<CacheLevel> sysfs_caches(const std::string& root) {
@@ -261,75 +232,60 @@ PmuStatus pmu_status() {
   return s;
 }
 
-nlohmann::json machine_context() {
-  nlohmann::json j;
-  j["cpu_model"] = cpu_model();
-  j["logical_cpus"] = std::thread::hardware_concurrency();
-  nlohmann::json caches = nlohmann::json::array();
-  const HostCaches& hc = host_caches();
-  for (const auto& c : hc.levels)
-    caches.push_back({{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes},
-                      {"size", format_bytes(c.size_bytes)}, {"line_bytes", c.line_bytes},
-                      {"ways", c.ways}, {"shared_cpu_list", c.shared_cpu_list}});
-  j["caches"] = caches;
-  j["caches_source"] = hc.source;
-  const TscInfo& t = tsc_info();
-  j["tsc"] = {{"hz", t.hz}, {"ghz", t.hz / 1e9}, {"source", t.source},
-              {"measured_hz", t.measured_hz}, {"invariant", t.invariant},
-              {"unit", t.unit},
-              {"end_read", {{"instructions", t.end_read.instructions}, {"why", t.end_read.why}}},
-              {"begin_read", "lfence; rdtsc; lfence"},
-              {"note", "TSC ticks count at a constant rate; they are not core cycles"}};
-  utsname u;
-  if (uname(&u) == 0) {
-    j["kernel"] = std::string(u.sysname) + " " + u.release;
-    j["arch"] = u.machine;
-    j["host"] = u.nodename;
-  }
-  const PmuStatus pmu = pmu_status();
-  j["pmu"] = {{"available", pmu.available}, {"reason", pmu.reason},
-              {"perf_event_paranoid",
-               nullable(read_line("/proc/sys/kernel/perf_event_paranoid"))}};
-  // Injected host conditions (harness/pretend.h): the figures describe a
-  // pretended host, and the file must say so.
-  j["pretend"] = pretended();
-  j["governor"] = nullable(read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"));
+namespace {
+
+std::string turbo_state() {
   const std::string no_turbo = read_line("/sys/devices/system/cpu/intel_pstate/no_turbo");
   const std::string boost = read_line("/sys/devices/system/cpu/cpufreq/boost");
-  if (!no_turbo.empty())
-    j["turbo"] = no_turbo == "0" ? "enabled" : "disabled";
-  else if (!boost.empty())
-    j["turbo"] = boost == "1" ? "enabled" : "disabled";
-  else
-    j["turbo"] = nullptr;  // not readable here (typical in a VM)
-  {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    bool hv = false;
-    while (std::getline(f, line))
-      if (line.rfind("flags", 0) == 0) {
-        hv = line.find(" hypervisor") != std::string::npos;
-        break;
-      }
-    j["hypervisor"] = hv;
-  }
-  return j;
+  if (!no_turbo.empty()) return no_turbo == "0" ? "enabled" : "disabled";
+  if (!boost.empty()) return boost == "1" ? "enabled" : "disabled";
+  return "";
 }
 
-nlohmann::json build_context() {
-  nlohmann::json j;
-  j["cachetick_version"] = CACHETICK_VERSION;
-  j["compiler"] = CACHETICK_COMPILER;
-  j["build_type"] = CACHETICK_BUILD_TYPE;
-  j["cxx_flags"] = CACHETICK_CXX_FLAGS;
-  j["google_benchmark_version"] = CACHETICK_BENCHMARK_VERSION;
+bool under_hypervisor() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("flags", 0) == 0) return line.find(" hypervisor") != std::string::npos;
+  return false;
+}
+
+}  // namespace
+
+Machine machine_info() {
+  Machine m;
+  m.cpu_model = cpu_model();
+  m.logical_cpus = std::thread::hardware_concurrency();
+  m.caches = host_caches();
+  m.tsc = tsc_info();
+  utsname u;
+  if (uname(&u) == 0) {
+    m.kernel = std::string(u.sysname) + " " + u.release;
+    m.arch = u.machine;
+    m.host = u.nodename;
+  }
+  m.pmu = pmu_status();
+  m.perf_event_paranoid = read_line("/proc/sys/kernel/perf_event_paranoid");
+  // Injected host conditions (harness/pretend.h): the figures describe a
+  // pretended host, and the file must say so.
+  m.pretend = pretended();
+  m.governor = read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  m.turbo = turbo_state();
+  m.hypervisor = under_hypervisor();
+  return m;
+}
+
+Build build_info() {
+  Build b;
+  b.cachetick_version = CACHETICK_VERSION;
+  b.compiler = CACHETICK_COMPILER;
+  b.build_type = CACHETICK_BUILD_TYPE;
+  b.cxx_flags = CACHETICK_CXX_FLAGS;
+  b.google_benchmark_version = CACHETICK_BENCHMARK_VERSION;
   const std::string src = CACHETICK_SOURCE_DIR;
-  const std::string rev = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
-  j["git_commit"] = nullable(rev);
-  if (!rev.empty())
-    j["git_dirty"] = !run_command("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null").empty();
-  j["git_note"] = "commit of the source tree when the run started";
-  return j;
+  b.git_commit = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
+  if (!b.git_commit.empty())
+    b.git_dirty = !run_command("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null").empty();
+  return b;
 }
 
 }  // namespace cachetick

@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/text.h"  // format_bytes, which every user of sizes needs
+#include "harness/tsc.h"
+
 namespace cachetick {
 
 struct CacheLevel {
@@ -64,13 +67,32 @@ struct PmuStatus {
 };
 PmuStatus pmu_status();
 
-nlohmann::json machine_context();
-nlohmann::json build_context();
+// The machine a run measured, as a reader of its result needs it (the
+// result module, harness/result.cpp, writes it; the header prints it).
+// Strings a host does not have are "" (written as null).
+struct Machine {
+  std::string cpu_model, kernel, arch, host;
+  unsigned logical_cpus = 0;
+  HostCaches caches;
+  TscInfo tsc;
+  PmuStatus pmu;
+  std::string perf_event_paranoid;
+  std::vector<std::string> pretend;  // injected conditions (harness/pretend.h)
+  std::string governor;
+  std::string turbo;  // "enabled", "disabled", or "" when not readable (typical in a VM)
+  bool hypervisor = false;
+};
+Machine machine_info();
+
+// The build that measured it.
+struct Build {
+  std::string cachetick_version, compiler, build_type, cxx_flags, google_benchmark_version;
+  std::string git_commit;  // "" outside a git checkout
+  bool git_dirty = false;
+};
+Build build_info();
 
 // The host name made safe for a file name (results/runs/, results/calibration/).
 std::string host_name();
-
-// "16KiB", "4MiB", "1.5GiB": binary units, as sysfs and the issue speak.
-std::string format_bytes(std::uint64_t bytes);
 
 }  // namespace cachetick

@@ -1,6 +1,7 @@
 #include "harness/counter_setup.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -9,50 +10,15 @@
 #include "harness/papi_collector.h"
 #include "harness/perf_events.h"
 #include "harness/pretend.h"
+#include "harness/stats.h"
+#include "harness/text.h"
 
 namespace cachetick {
-
-namespace {
-
-std::string read_first_line(const char* path) {
-  std::ifstream f(path);
-  std::string s;
-  std::getline(f, s);
-  return s;
-}
-
-std::string human_bytes(double b) {
-  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  while (b >= 1024 && i < 4) b /= 1024, ++i;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, b >= 100 || i == 0 ? "%.0f%s" : "%.3g%s", b, u[i]);
-  return buf;
-}
-
-std::string num(double v) {
-  char b[32];
-  if (v == 0 || v >= 100)
-    std::snprintf(b, sizeof b, "%.0f", v);
-  else if (v >= 1)
-    std::snprintf(b, sizeof b, "%.3g", v);
-  else
-    std::snprintf(b, sizeof b, "%.2g", v);
-  return b;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-}  // namespace
 
 CounterEnvironment counter_environment() {
   CounterEnvironment env;
   env.pmu = pmu_status();
-  env.perf_event_paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
+  env.perf_event_paranoid = read_line("/proc/sys/kernel/perf_event_paranoid");
   env.allocs_unavailable = alloc_hooks_unavailable();
   return env;
 }
@@ -132,30 +98,30 @@ CounterSession::CounterSession(const std::string& spec) {
   context_ = ctx;
 }
 
-// One collector per backend with events, PAPI's first. A backend whose
-// collector cannot open its events loses its counters, with the reason.
+namespace {
+
+// The backend's collector, installed with its start/stop cost in `cost`;
+// one that cannot open its events loses its counters, with the reason.
+template <class C>
+bool install_backend(CounterPlan& plan, BackendPlan& bp, std::map<std::string, double>& cost) {
+  if (bp.events.empty()) return false;
+  auto c = std::make_shared<C>(plan);
+  if (!c->ok()) {
+    drop_backend(plan, bp, c->error());
+    return false;
+  }
+  cost[bp.name] = c->start_stop_cost_us();
+  install_collector(c);
+  return true;
+}
+
+}  // namespace
+
+// One collector per backend with events, PAPI's first.
 std::map<std::string, double> CounterSession::install_event_collectors() {
   std::map<std::string, double> cost;
-  if (!plan_.papi.events.empty()) {
-    auto papi = std::make_shared<PapiCollector>(plan_);
-    if (!papi->ok()) {
-      drop_backend(plan_, plan_.papi, papi->error());
-    } else {
-      cost["papi"] = papi->start_stop_cost_us();
-      install_collector(papi);
-      installed_ = true;
-    }
-  }
-  if (!plan_.kernel.events.empty()) {
-    auto perf = std::make_shared<PerfEventCollector>(plan_);
-    if (!perf->ok()) {
-      drop_backend(plan_, plan_.kernel, perf->error());
-    } else {
-      cost["perf_event"] = perf->start_stop_cost_us();
-      install_collector(perf);
-      installed_ = true;
-    }
-  }
+  installed_ |= install_backend<PapiCollector>(plan_, plan_.papi, cost);
+  installed_ |= install_backend<PerfEventCollector>(plan_, plan_.kernel, cost);
   return cost;
 }
 
@@ -164,9 +130,7 @@ CounterSession::~CounterSession() {
   if (installed_) clear_collectors();
 }
 
-void print_counter_header(const nlohmann::json& run_context) {
-  if (!run_context.contains("counters")) return;
-  const auto& c = run_context["counters"];
+void print_counter_header(const nlohmann::json& c) {
   if (!c.contains("summary")) return;
   for (const auto& line : c["summary"]) std::printf("  %s\n", line.get<std::string>().c_str());
 }
@@ -210,7 +174,8 @@ AllocAnnotations annotate_allocations(std::vector<benchmark::BenchmarkReporter::
                                                     benchmark::BenchmarkReporter::Run::RT_Aggregate))
     return a;
   const Medians m = it->second;
-  a.console = "allocs=" + num(m.allocs) + " bytes=" + num(m.bytes) + " peak=" + human_bytes(m.peak);
+  a.console = "allocs=" + sig3(m.allocs) + " bytes=" + sig3(m.bytes) +
+              " peak=" + format_bytes(static_cast<std::uint64_t>(std::llround(m.peak)));
   for (std::size_t i = 0; i < runs.size(); ++i)
     if (runs[i].run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate &&
         runs[i].aggregate_name == "median")

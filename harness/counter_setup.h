@@ -38,7 +38,7 @@ class CounterSession {
 };
 
 // Header lines for the console, from the context block above.
-void print_counter_header(const nlohmann::json& run_context);
+void print_counter_header(const nlohmann::json& counters_context);
 
 // For the reporter: replaces each run's memory_result by the tracker's
 // stable copy (see AllocTracker::take) and returns, per run, the JSON to add

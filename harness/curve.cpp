@@ -5,17 +5,12 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "harness/context.h"
+#include "harness/stats.h"
+#include "harness/text.h"
 
 namespace cachetick {
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 void validate(const std::vector<CurvePoint>& c) {
   if (c.empty()) throw std::invalid_argument("empty latency curve");

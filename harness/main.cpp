@@ -13,6 +13,7 @@
 #include "harness/registry.h"
 #include "harness/run.h"
 #include "harness/sim.h"
+#include "harness/timed.h"
 #include "harness/tsc.h"
 
 namespace {
@@ -26,7 +27,7 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
   std::vector<const Entry*> chosen;
   try {
     chosen = select(sel);
-  } catch (const std::invalid_argument& e) {
+  } catch (const std::invalid_argument& e) {  // as `run` says it, naming this command
     std::fprintf(stderr, "cachetick list: %s\n", e.what());
     return 2;
   }
@@ -44,31 +45,15 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
   return 0;
 }
 
-}  // namespace
+void add_selection(CLI::App* c, cachetick::RunOptions& ro) {
+  c->add_option("-f,--filter", ro.filter, "ECMAScript regex matched against family/variant/workload/size");
+  c->add_option("--family", ro.families, "Only these families (repeat or comma-separate)")->delimiter(',');
+  c->add_flag("-q,--quick", ro.quick, "Smoke run: 1 repetition, short runs, working sets above 8MiB skipped");
+}
 
-int main(int argc, char** argv) {
-  // Injected host conditions (tests): a typo must not pass for a real host.
-  if (const std::string why = cachetick::check_pretend_env(); !why.empty()) {
-    std::fprintf(stderr, "cachetick: %s\n", why.c_str());
-    return 2;
-  }
-  cachetick::select_end_read();  // every batch of the process ends the same way
-  CLI::App app{"cachetick: what memory and cache optimisations really buy, measured on this machine"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("cachetick ") + CACHETICK_VERSION);
-
-  cachetick::RunOptions ro;
-  auto add_selection = [&](CLI::App* c) {
-    c->add_option("-f,--filter", ro.filter,
-                  "ECMAScript regex matched against family/variant/workload/size");
-    c->add_option("--family", ro.families, "Only these families (repeat or comma-separate)")
-        ->delimiter(',');
-    c->add_flag("-q,--quick", ro.quick,
-                "Smoke run: 1 repetition, short runs, working sets above 8MiB skipped");
-  };
-
+CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string& sim_child) {
   CLI::App* run = app.add_subcommand("run", "Run the benchmarks and judge them against the budget");
-  add_selection(run);
+  add_selection(run, ro);
   run->add_option("-r,--repetitions", ro.repetitions, "Repetitions per benchmark (median reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
@@ -80,8 +65,7 @@ int main(int argc, char** argv) {
   run->add_option("--budget-ns", ro.budget_ns, "Per-operation budget in ns")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  run->add_flag("--fail-over-budget", ro.fail_over_budget,
-                "Exit 1 when any benchmark is over its budget");
+  run->add_flag("--fail-over-budget", ro.fail_over_budget, "Exit 1 when any benchmark is over its budget");
   run->add_option("--counters", ro.counters,
                   "Counters per op: auto (what this host supports), none, or a list of "
                   "cycles, instructions, ipc, l1d-misses, l2-misses, llc-misses, branch-misses, "
@@ -97,50 +81,51 @@ int main(int argc, char** argv) {
                   "sim: simulated caches, the fixed 'reference' geometry or the 'host''s (sysfs)")
       ->check(CLI::IsMember({"reference", "host"}))
       ->capture_default_str();
-  std::string sim_child;  // internal: the re-executed child of --backend sim
-  run->add_option("--sim-child", sim_child)->group("");
+  run->add_option("--sim-child", sim_child)->group("");  // internal: the re-executed child of --backend sim
   run->add_option("gbench", ro.passthrough,
                   "Google Benchmark flags after --, e.g. -- --benchmark_enable_random_interleaving=true");
   run->positionals_at_end();
+  return run;
+}
 
-  bool families_only = false;
-  CLI::App* list = app.add_subcommand("list", "List families, or every benchmark: name, role, op, working set");
-  add_selection(list);
-  list->add_flag("--families", families_only, "Only the families");
+struct CalibrateFlags {
+  cachetick::CalibrateOptions options;
+  bool force = false, no_out = false, small_pages = false, brief = false;
+  std::string out;
+};
 
-  std::string counters_spec = "auto";
-  CLI::App* counters = app.add_subcommand(
-      "counters", "What this host can count (PAPI or perf_event events, allocations), by which "
-                  "backend, and why not");
-  counters->add_option("--counters", counters_spec, "The counters to check (as for run)")
-      ->capture_default_str();
-  cachetick::CalibrateOptions co;
-  bool cal_force = false, cal_no_out = false, cal_4k = false, cal_brief = false;
-  std::string cal_out;
+CLI::App* add_calibrate_command(CLI::App& app, CalibrateFlags& f) {
   CLI::App* cal = app.add_subcommand(
       "calibrate", "Measure this machine's limits (latency curve, bandwidth, timer costs, clocks); "
                    "cached per host in results/calibration/, attached to every run");
-  cal->add_flag("--full", co.full, "Fuller mode: 4 sizes per octave up to 1GiB, more repetitions (~1 min)");
-  cal->add_flag("--force", cal_force, "Measure again even if a valid calibration is cached");
-  cal->add_flag("--no-hugepages", cal_4k, "Use 4KiB pages (MADV_NOHUGEPAGE): shows TLB misses in the curve");
-  cal->add_option("-o,--out", cal_out, "Calibration file (default results/calibration/<host>.json)");
-  cal->add_flag("--no-out", cal_no_out, "Measure and print; write no file");
-  cal->add_flag("--brief", cal_brief, "Print the clocks and cache levels only (no timers, no curves)");
+  cal->add_flag("--full", f.options.full, "Fuller mode: 4 sizes per octave up to 1GiB, more repetitions (~1 min)");
+  cal->add_flag("--force", f.force, "Measure again even if a valid calibration is cached");
+  cal->add_flag("--no-hugepages", f.small_pages, "Use 4KiB pages (MADV_NOHUGEPAGE): shows TLB misses in the curve");
+  cal->add_option("-o,--out", f.out, "Calibration file (default results/calibration/<host>.json)");
+  cal->add_flag("--no-out", f.no_out, "Measure and print; write no file");
+  cal->add_flag("--brief", f.brief, "Print the clocks and cache levels only (no timers, no curves)");
+  return cal;
+}
 
-  std::vector<std::string> record(argv, argv + argc);
-  if (argc > 1 && argv[1][0] != '-') {
-    bool known = false;
-    std::string names;
-    for (const CLI::App* c : app.get_subcommands({})) {
-      known = known || c->get_name() == argv[1];
-      names += (names.empty() ? "" : ", ") + c->get_name();
-    }
-    if (!known) {
-      std::fprintf(stderr, "cachetick: unknown command '%s' (commands: %s; see --help)\n", argv[1],
-                   names.c_str());
-      return 2;
-    }
+// An unknown command named as such (CLI11 would call it an extra argument).
+// The names are joined as they are checked, whatever argv[1] is: the sim
+// child passes here too, and what it allocates before its benchmarks
+// decides where their data lands (so their simulated cache misses).
+bool known_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return true;
+  bool known = false;
+  std::string names;
+  for (const CLI::App* c : app.get_subcommands({})) {
+    known = known || c->get_name() == argv[1];
+    names += (names.empty() ? "" : ", ") + c->get_name();
   }
+  if (!known)
+    std::fprintf(stderr, "cachetick: unknown command '%s' (commands: %s; see --help)\n", argv[1], names.c_str());
+  return known;
+}
+
+// -1 when parsed; else the exit code (0 for --help and --version).
+int parse(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -154,21 +139,61 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "Run 'cachetick --help' or 'cachetick <command> --help'.\n");
     return 2;
   }
-  for (const std::string& a : ro.passthrough)
+  return -1;
+}
+
+bool passthrough_ok(const std::vector<std::string>& passthrough) {
+  for (const std::string& a : passthrough)
     if (a.rfind("--benchmark_", 0) != 0) {
       std::fprintf(stderr, "cachetick run: '%s' is not a Google Benchmark flag "
                            "(pass-through flags go after -- and start with --benchmark_)\n",
                    a.c_str());
-      return 2;
+      return false;
     }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Injected host conditions (tests): a typo must not pass for a real host.
+  if (const std::string why = cachetick::check_pretend_env(); !why.empty()) {
+    std::fprintf(stderr, "cachetick: %s\n", why.c_str());
+    return 2;
+  }
+  cachetick::select_end_read();  // every batch of the process ends the same way
+  CLI::App app{"cachetick: what memory and cache optimisations really buy, measured on this machine"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("cachetick ") + CACHETICK_VERSION);
+
+  cachetick::RunOptions ro;
+  std::string sim_child;
+  CLI::App* run = add_run_command(app, ro, sim_child);
+  bool families_only = false;
+  CLI::App* list = app.add_subcommand("list", "List families, or every benchmark: name, role, op, working set");
+  add_selection(list, ro);
+  list->add_flag("--families", families_only, "Only the families");
+  std::string counters_spec = "auto";
+  CLI::App* counters = app.add_subcommand(
+      "counters", "What this host can count (PAPI or perf_event events, allocations), by which "
+                  "backend, and why not");
+  counters->add_option("--counters", counters_spec, "The counters to check (as for run)")->capture_default_str();
+  CalibrateFlags cf;
+  CLI::App* cal = add_calibrate_command(app, cf);
+
+  const std::vector<std::string> record(argv, argv + argc);
+  if (!known_command(app, argc, argv)) return 2;
+  if (int rc = parse(app, argc, argv); rc >= 0) return rc;
+  if (!passthrough_ok(ro.passthrough)) return 2;
 
   if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
-  if (*run) return cachetick::run(ro, record);
+  // The one place the backend is chosen.
+  if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);
   if (*list) return list_command(ro, families_only);
   if (*counters) return cachetick::counters_command(counters_spec);
   if (*cal) {
-    co.hugepages = !cal_4k;
-    return cachetick::calibrate_command(co, cal_force, cal_out, cal_no_out, cal_brief);
+    cf.options.hugepages = !cf.small_pages;
+    return cachetick::calibrate_command(cf.options, cf.force, cf.out, cf.no_out, cf.brief);
   }
   return 2;
 }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "harness/counters.h"
-#include "harness/probe.h"
+#include "harness/event_collector.h"
 
 namespace cachetick {
 
@@ -37,26 +37,19 @@ PapiBackend& papi_backend();
 // PAPI_start in start(), PAPI_stop (one read of every counter) in stop().
 // The probe calls both outside its TSC window and outside Google
 // Benchmark's timer, so their syscalls never enter ns/op or ticks/op.
-class PapiCollector : public Collector {
+class PapiCollector : public EventCollector {
  public:
   explicit PapiCollector(const CounterPlan& plan);
   ~PapiCollector() override;
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
 
   void start() override;
   void stop() override;
   void report(benchmark::State& state, double ops) override;
 
-  // Cost of one start+stop pair here, in microseconds (for the result file).
-  double start_stop_cost_us();
-
  private:
+  bool counting() const override { return set_ >= 0; }
   int set_ = -1;
-  std::vector<CounterOutput> outs_;
   std::vector<long long> values_;
-  bool running_ = false, have_values_ = false, paused_ = false;
-  std::string error_;
 };
 
 }  // namespace cachetick

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "harness/counters.h"
-#include "harness/probe.h"
+#include "harness/event_collector.h"
 
 namespace cachetick {
 
@@ -105,24 +105,17 @@ class PerfGroups {
 };
 
 // Counts the plan's perf_event events, once per batch.
-class PerfEventCollector : public Collector {
+class PerfEventCollector : public EventCollector {
  public:
   explicit PerfEventCollector(const CounterPlan& plan);
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
 
   void start() override;
   void stop() override;
   void report(benchmark::State& state, double ops) override;
 
-  // Cost of one start+stop pair here, in microseconds (for the result file).
-  double start_stop_cost_us();
-
  private:
+  bool counting() const override { return !groups_.empty(); }
   PerfGroups groups_;
-  std::vector<CounterOutput> outs_;
-  bool running_ = false, have_values_ = false, paused_ = false;
-  std::string error_;
 };
 
 }  // namespace cachetick

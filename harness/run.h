@@ -1,10 +1,14 @@
-// `cachetick run`: select benchmarks, hand them to Google Benchmark, report.
+// `cachetick run`, the part every backend shares: the options, the
+// selection, where the result goes (checked before any work) and the run
+// context every result records. The backends are harness/timed.h (wall
+// clock and TSC) and harness/sim.h (callgrind counts); main() picks one.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "harness/registry.h"
+#include "harness/result.h"
 
 namespace cachetick {
 
@@ -32,11 +36,21 @@ inline constexpr std::uint64_t kQuickMaxWorkingSet = 8ull << 20;
 // or when nothing matches.
 std::vector<const Entry*> select(const RunOptions& o);
 
-// Default result path: results/runs/<UTC date-time>-<host>.json
-std::string default_out_path();
+// Default result path: results/runs/<UTC date-time>-<host><suffix>.json
+std::string default_out_path(const std::string& suffix = "");
 
-// Returns the process exit code: 0 ok, 1 benchmark error (or over budget
-// with fail_over_budget), 2 bad input.
-int run(const RunOptions& o, const std::vector<std::string>& argv_for_record);
+// select(), its error said as `cachetick run: ...`. Returns 0, or 2 (bad input).
+int select_for_run(const RunOptions& o, std::vector<const Entry*>& chosen);
+
+// Where the result goes: o.out, else the default path with `suffix` (its
+// directory created), "" with --no-out. Checked before any work: returns 0,
+// or 2 having said why it cannot be written.
+int prepare_output(const RunOptions& o, const std::string& suffix, std::string& out);
+
+// The context every backend records: machine, build, the options as run,
+// and the notes that hold for any run (quick mode, injected conditions, a
+// build that is not Release).
+RunContext base_context(const std::string& backend, const RunOptions& o,
+                        const std::vector<std::string>& command_line);
 
 }  // namespace cachetick

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "harness/context.h"
+#include "harness/figures.h"
 #include "harness/probe.h"
 #include "harness/registry.h"
 #include "harness/run.h"
@@ -75,16 +76,11 @@ struct Region {
 // Throws std::runtime_error naming `what` when the file is malformed.
 Region parse_callgrind_out(std::istream& in, const std::string& what);
 
-// Per-op figures of one region. Estimated cycles follow iai-callgrind:
-// L1 hits + 5 x LL hits + 35 x RAM hits, where every instruction fetch and
-// data access is one L1 access, an L1 miss that hits LL an LL hit, an LL
-// miss a RAM hit. A model, not this machine's cycles.
-struct PerOp {
-  double instructions = 0;  // Ir
-  double d1_misses = 0;     // D1mr + D1mw
-  double ll_misses = 0;     // ILmr + DLmr + DLmw (instruction and data)
-  double est_cycles = 0;
-};
+// Per-op figures of one region (harness/figures.h: estimated cycles follow
+// iai-callgrind, L1 hits + 5 x LL hits + 35 x RAM hits, where every
+// instruction fetch and data access is one L1 access, an L1 miss that hits
+// LL an LL hit, an LL miss a RAM hit). A model, not this machine's cycles.
+using PerOp = SimFigures;
 // Throws std::runtime_error when an event callgrind always writes with
 // --cache-sim=yes is missing.
 PerOp per_op(const Events& e, double ops);
@@ -97,8 +93,9 @@ std::int64_t iterations_for(const Spec& s);
 // The in-process side: callgrind client requests around the measured loop.
 std::shared_ptr<Collector> make_collector();
 
-// `cachetick run --backend sim`: exit codes as run() (1 also when a
-// family's child fails: the family is named, with valgrind's log).
+// `cachetick run --backend sim` (harness/sim_parent.cpp): exit codes as
+// run_timed() (1 also when a family's child fails: the family is named,
+// with valgrind's log).
 int run_parent(const RunOptions& o, const std::vector<std::string>& argv_for_record);
 
 // The re-executed child (`cachetick run --sim-child DIR`), under valgrind:

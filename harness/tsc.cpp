@@ -64,21 +64,20 @@ double cpuid_hz(std::string& source) {
   return 0;
 }
 
-bool invariant_tsc() {
+// Bit `bit` of EDX in the extended CPUID leaf `leaf`; false where the CPU
+// has no such leaf.
+bool extended_edx_bit(unsigned leaf, unsigned bit) {
   unsigned a, b, c, d;
-  if (__get_cpuid_max(0x80000000, nullptr) < 0x80000007) return false;
-  __cpuid(0x80000007, a, b, c, d);
-  return d & (1u << 8);
+  if (__get_cpuid_max(0x80000000, nullptr) < leaf) return false;
+  __cpuid(leaf, a, b, c, d);
+  return d & (1u << bit);
 }
+
+bool invariant_tsc() { return extended_edx_bit(0x80000007, 8); }
 #endif
 
 #if CACHETICK_HAVE_TSC
-bool cpuid_rdtscp() {
-  unsigned a, b, c, d;
-  if (__get_cpuid_max(0x80000000, nullptr) < 0x80000001) return false;
-  __cpuid(0x80000001, a, b, c, d);
-  return d & (1u << 27);
-}
+bool cpuid_rdtscp() { return extended_edx_bit(0x80000001, 27); }
 #endif
 
 TscInfo probe() {

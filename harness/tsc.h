@@ -46,19 +46,14 @@ inline bool g_end_rdtscp = false;
 // instructions from running before the read.
 inline std::uint64_t tsc_end() {
 #if CACHETICK_HAVE_TSC
-  std::uint64_t t;
   if (detail::g_end_rdtscp) {
     unsigned aux;
-    t = __rdtscp(&aux);
-  } else {
+    const std::uint64_t t = __rdtscp(&aux);
     _mm_lfence();
-    t = __rdtsc();
+    return t;
   }
-  _mm_lfence();
-  return t;
-#else
-  return std::chrono::steady_clock::now().time_since_epoch().count();
 #endif
+  return tsc_begin();  // lfence; rdtsc; lfence (off x86: the steady clock)
 }
 
 // The choice of end-of-batch read and why, for the header and the result.

@@ -48,7 +48,7 @@ NOT_PER_OP = {
     "core_share",  # how much of the core the batch had (harness/core_share.h)
     "mpx_running",  # share of the batch perf_event's PMU group was counted (multiplexing)
 }
-# The per-op counts the sim backend writes (harness/sim.cpp): a row that has
+# The per-op counts the sim backend writes (harness/sim_parent.cpp): a row that has
 # them is a sim row, judged on them and never on its (simulated) time.
 SIM_COUNTS = ("instructions_per_op", "d1_misses_per_op", "ll_misses_per_op", "est_cycles_per_op")
 # Keys of the per-entry cachetick block that are not counters.

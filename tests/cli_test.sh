@@ -52,6 +52,12 @@ expect 2 "no benchmark matches" -- "$bin" run --filter 'zzz_no_such'
 expect 2 "invalid --filter"     -- "$bin" run --filter '(['
 expect 2 "cannot write results" -- "$bin" run --filter harness -o /nonexistent/dir/out.json
 expect 2 "is a directory"       -- "$bin" run --filter harness -o "$tmp"
+expect 2 "cannot write results to '/proc/x.json'" -- "$bin" run --filter harness -o /proc/x.json
+# calibrate checks its output before it measures (a measurement takes 10-60 s;
+# the timeout turns one that starts into exit 124, not 2).
+expect 2 "cachetick calibrate: cannot write '/proc/x.json'" -- timeout 5 "$bin" calibrate --force -o /proc/x.json
+expect 2 "cachetick calibrate: cannot write '/nonexistent/dir/cal.json'" -- \
+  timeout 5 "$bin" calibrate -o /nonexistent/dir/cal.json
 expect 2 "Google Benchmark flag" -- "$bin" run --filter harness -- --not_a_gb_flag
 expect 2 "unrecognized"         -- "$bin" run --filter harness -- --benchmark_bogus=1
 expect 0 "layout/aos/seq_64B/16KiB" -- "$bin" list

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "harness/atomic_file.h"
@@ -20,7 +21,10 @@
 #include "harness/probe.h"
 #include "harness/registry.h"
 #include "harness/reporter.h"
+#include "harness/result.h"
 #include "harness/run.h"
+#include "harness/stats.h"
+#include "harness/text.h"
 #include "harness/tsc.h"
 
 using namespace cachetick;
@@ -121,6 +125,43 @@ TEST(Units, FormatBytes) {
   EXPECT_EQ(format_bytes(256ull << 20), "256MiB");
   EXPECT_EQ(format_bytes(1536), "1.5KiB");
   EXPECT_EQ(format_bytes(3ull << 30), "3GiB");
+  EXPECT_EQ(format_bytes(1372), "1.34KiB");
+  EXPECT_EQ(format_bytes(1000 * 1024 + 512), "1000KiB");  // not %.3g's "1e+03KiB"
+}
+
+TEST(Units, ThreeSignificantDigits) {
+  EXPECT_EQ(sig3(3123.4), "3123");
+  EXPECT_EQ(sig3(312.34), "312");
+  EXPECT_EQ(sig3(31.234), "31.2");
+  EXPECT_EQ(sig3(3.1234), "3.12");
+  EXPECT_EQ(sig3(0.31234), "0.312");
+  EXPECT_EQ(sig3(0.031234), "0.0312");
+  EXPECT_EQ(sig3(-3.1234), "-3.12");
+  EXPECT_EQ(sig3(0), "0");
+  EXPECT_EQ(sig3(std::numeric_limits<double>::quiet_NaN()), "-");  // not measured
+  EXPECT_EQ(sig3(std::numeric_limits<double>::infinity()), "-");
+}
+
+TEST(Stats, Median) {
+  EXPECT_DOUBLE_EQ(median({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_DOUBLE_EQ(median({7}), 7);
+  // Empty: no value, and no read past the end (ASan would say so).
+  EXPECT_TRUE(std::isnan(median({})));
+}
+
+TEST(Text, ReadLineAndCommandOutput) {
+  EXPECT_EQ(read_line("/nonexistent/file"), "");
+  const fs::path d = temp_dir();
+  std::ofstream(d / "f") << "first line  \nsecond\n";
+  EXPECT_EQ(read_line((d / "f").string()), "first line");
+  int status = -1;
+  EXPECT_EQ(command_output("printf 'a b\\n\\n'", &status), "a b");
+  EXPECT_EQ(status, 0);
+  command_output("exit 3", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_EQ(join({"a", "b", "c"}), "a, b, c");
+  fs::remove_all(d);
 }
 
 TEST(Context, ParsesSysfsCacheLayout) {
@@ -237,11 +278,11 @@ TEST(Context, CachesComeFromSysfsElseCpuidElseUnknown) {
 }
 
 TEST(Context, MachineContextHasTheFieldsReadersNeed) {
-  auto j = machine_context();
+  auto j = to_json(machine_info());  // as every result file writes it (harness/result.h)
   for (const char* k : {"cpu_model", "logical_cpus", "caches", "caches_source", "pretend", "tsc", "kernel", "pmu", "governor", "turbo"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_FALSE(j["pmu"]["reason"].get<std::string>().empty());
-  auto b = build_context();
+  auto b = to_json(build_info());
   for (const char* k : {"compiler", "build_type", "cxx_flags", "google_benchmark_version", "git_commit"})
     EXPECT_TRUE(b.contains(k)) << k;
 }
@@ -358,7 +399,7 @@ TEST(Probe, DrivesCollectorsOncePerBatchAndReportsPerOp) {
   EXPECT_EQ(c->stops, 1);
 }
 
-TEST(Reporter, OpFiguresDivideByOpsAndJudgeTheBudget) {
+TEST(Figures, DivideByOpsAndJudgeTheBudget) {
   benchmark::BenchmarkReporter::Run r;
   r.iterations = 1000;
   r.real_accumulated_time = 1e-3;  // seconds: 1 us per iteration
@@ -367,13 +408,14 @@ TEST(Reporter, OpFiguresDivideByOpsAndJudgeTheBudget) {
   Spec s = spec("tfa", "x", "hit", "4KiB", 4096);
   s.ops_per_iter = 100;
   s.bytes_per_op = 24;
-  OpFigures f = op_figures(r, s, 10);
+  TimeFigures f = time_figures(r, s, 10, Limits{});
   EXPECT_DOUBLE_EQ(f.ns_per_op, 10.0);
   EXPECT_TRUE(f.within_budget);  // exactly at the budget is within
   EXPECT_DOUBLE_EQ(f.ticks_per_op, 26.0);
   EXPECT_DOUBLE_EQ(f.gb_per_s, 2.4);
+  EXPECT_LT(f.limits.est_cycles_per_op, 0);  // no calibration: no estimate
   s.budget_ns = 5;
-  EXPECT_FALSE(op_figures(r, s, 10).within_budget);
+  EXPECT_FALSE(time_figures(r, s, 10, Limits{}).within_budget);
 }
 
 // ---- core share (harness/core_share.h) --------------------------------------
@@ -435,26 +477,36 @@ TEST(CoreShare, NoProbeNoCounter) {
   EXPECT_DOUBLE_EQ(run_collector(d)["core_share"].value, 1.0);
 }
 
+namespace {
+benchmark::BenchmarkReporter::Run gb_run(const char* name, double share) {
+  benchmark::BenchmarkReporter::Run r;
+  r.run_name.function_name = name;
+  r.repetitions = 1;  // Google Benchmark's Run leaves it uninitialised
+  r.iterations = 1000;
+  r.real_accumulated_time = 1e-4;
+  r.time_unit = benchmark::kNanosecond;
+  r.counters["core_share"] = share;
+  return r;
+}
+
+RunContext test_context(const std::string& backend) {
+  RunContext c;
+  c.backend = backend;
+  c.attach("core_share", {{"available", true}});
+  return c;
+}
+}  // namespace
+
 TEST(Reporter, MarksRowsThatRanOnASharedCore) {
   const fs::path out = temp_dir() / "shared.json";
+  ResultDocument doc(test_context("time"), out.string());
   ReportOptions ro;
-  ro.out_path = out.string();
-  ro.run_context = {{"core_share", {{"available", true}}}};
-  Reporter rep(ro);
-  auto row = [](const char* name, double share) {
-    benchmark::BenchmarkReporter::Run r;
-    r.run_name.function_name = name;
-    r.repetitions = 1;  // Google Benchmark's Run leaves it uninitialised
-    r.iterations = 1000;
-    r.real_accumulated_time = 1e-4;
-    r.time_unit = benchmark::kNanosecond;
-    r.counters["core_share"] = share;
-    return std::vector<benchmark::BenchmarkReporter::Run>{r};
-  };
+  ro.thresholds.shared_below = kSharedCoreBelow;
+  Reporter rep(doc, ro);
   testing::internal::CaptureStdout();
-  rep.ReportRuns(row("tfa/x/hit/4KiB", 0.5));
-  rep.ReportRuns(row("tfb/x/hit/4KiB", 0.97));
-  rep.Finalize();
+  rep.on_runs({gb_run("tfa/x/hit/4KiB", 0.5)});
+  rep.on_runs({gb_run("tfb/x/hit/4KiB", 0.97)});
+  rep.finish();
   const std::string text = testing::internal::GetCapturedStdout();
   EXPECT_NE(text.find(" 50%! "), std::string::npos) << text;
   EXPECT_NE(text.find(" 97% "), std::string::npos) << text;
@@ -462,8 +514,73 @@ TEST(Reporter, MarksRowsThatRanOnASharedCore) {
   EXPECT_NE(text.find("--filter '^(tfa/x/hit/4KiB)$'"), std::string::npos) << text;
   EXPECT_EQ(text.find("core_share="), std::string::npos) << "shown as a column, not a counter";
   std::ifstream in(out);
-  const auto doc = nlohmann::json::parse(in);
-  EXPECT_EQ(doc["cachetick"]["summary"]["shared_core"], 1);
-  EXPECT_EQ(doc["cachetick"]["summary"]["shared_core_rows"][0], "tfa/x/hit/4KiB");
+  const auto d = nlohmann::json::parse(in);
+  EXPECT_EQ(d["cachetick"]["summary"]["shared_core"], 1);
+  EXPECT_EQ(d["cachetick"]["summary"]["shared_core_rows"][0], "tfa/x/hit/4KiB");
+  EXPECT_EQ(d["cachetick"]["summary"]["benchmarks_done"], 2);
+  EXPECT_EQ(d["cachetick"]["complete"], true);
   fs::remove_all(out.parent_path());
+}
+
+// ---- the result document (harness/result.h) ---------------------------------
+
+TEST(Result, SummaryHasTheSameKeysForEveryBackend) {
+  const Entry* a = find("tfa/x/hit/4KiB");
+  const Entry* b = find("tfb/x/hit/4KiB");
+  ASSERT_TRUE(a && b);
+  // A time document: one row within budget, one over, one failed.
+  ResultDocument t(test_context("time"), "");
+  const auto r = gb_run("tfa/x/hit/4KiB", 1.0);
+  t.add_row(time_row(a->spec, r, time_figures(r, a->spec, 1000, Limits{}), 0.2, "", RowThresholds{}));
+  t.add_row(time_row(b->spec, r, time_figures(r, b->spec, 0.001, Limits{}), -1, "", RowThresholds{}));
+  t.add_row(error_row(a->spec, "boom"));  // the same benchmark: counted once as done
+  const Summary ts = t.summary();
+  EXPECT_EQ(ts.judged, 2);
+  EXPECT_EQ(ts.within_budget, 1);
+  EXPECT_EQ(ts.over_budget_rows, std::vector<std::string>{"tfb/x/hit/4KiB"});
+  EXPECT_EQ(ts.errors, 1);
+  EXPECT_EQ(ts.unstable, 1);  // cv 20% > 5%
+  EXPECT_EQ(ts.benchmarks_done, 2u);
+  // A sim document: counts, nothing judged; the same keys, zeros where
+  // a field does not apply.
+  ResultDocument s(test_context("sim"), "");
+  Row row;
+  row.spec = &a->spec;
+  row.sim = SimFigures{};
+  s.add_row(row);
+  const auto tj = t.to_json(false), sj = s.to_json(true);
+  std::set<std::string> tk, sk;
+  for (const auto& [k, v] : tj["cachetick"]["summary"].items()) tk.insert(k);
+  for (const auto& [k, v] : sj["cachetick"]["summary"].items()) sk.insert(k);
+  EXPECT_EQ(tk, sk);
+  EXPECT_EQ(sj["cachetick"]["summary"]["judged"], 0);
+  EXPECT_EQ(sj["cachetick"]["summary"]["benchmarks_done"], 1);
+  for (const char* k : {"backend", "machine", "build", "options", "notes", "units", "complete", "summary"}) {
+    EXPECT_TRUE(tj["cachetick"].contains(k)) << k;
+    EXPECT_TRUE(sj["cachetick"].contains(k)) << k;
+  }
+  for (const char* k : {"min_time_s", "budget_ns", "sim_cache", "repetitions"})
+    EXPECT_TRUE(sj["cachetick"]["options"].contains(k)) << k;  // null where it does not apply
+}
+
+TEST(Result, RowsAppendAcrossInvocationsAndEntriesKeepTheSpec) {
+  const Entry* a = find("tfa/x/hit/4KiB");
+  ASSERT_TRUE(a);
+  ResultDocument doc(test_context("time"), "");
+  doc.set_gb_context({{"host_name", "first"}});
+  doc.set_gb_context({{"host_name", "second"}});  // a later invocation: the first is kept
+  for (int round = 0; round < 2; ++round) {
+    nlohmann::json e = {{"name", a->spec.name()}};
+    e["cachetick"] = entry_block(a->spec, "time");
+    doc.add_entry(e);
+  }
+  const auto j = doc.to_json(true);
+  EXPECT_EQ(j["context"]["host_name"], "first");
+  ASSERT_EQ(j["benchmarks"].size(), 2u);
+  const auto& ct = j["benchmarks"][0]["cachetick"];
+  EXPECT_EQ(ct["family"], "tfa");
+  EXPECT_EQ(ct["size_label"], "4KiB");
+  EXPECT_EQ(ct["working_set_bytes"], 4096);
+  EXPECT_EQ(ct["backend"], "time");
+  EXPECT_FALSE(ct.contains("bytes_per_op"));  // 0 = not a streaming row
 }

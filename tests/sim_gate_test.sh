@@ -6,6 +6,7 @@
 #   - an extra pass injected into one kernel (siminject_slow, see
 #     tests/sim_inject_bench.cpp) fails the gate naming that benchmark and
 #     no other; the clean build run again passes;
+#   - the time and sim backends write one document shape (harness/result.h);
 #   - families are isolated: siminject's counts are the same, every event to
 #     the count, whether or not simheap (which leaves the heap changed) runs
 #     before it in the same invocation;
@@ -71,6 +72,32 @@ assert all("iterations:" not in n for n in a)
 PY
 then ok; else bad "two sim runs differ (or the result lacks its sim blocks)"; fi
 expect 0 "Gate: passed: 5 benchmark"  -- $py "$compare" "$tmp/one.json" "$tmp/a/two.json"
+
+# One document shape (harness/result.h) whichever backend measured: the same
+# top-level blocks, the same blocks the result module writes (with the same
+# keys: a field that does not apply to a backend is there, 0 or null), the
+# same summary keys, and the same Spec fields in every benchmark's block.
+shape_sel='^(harness/|layout/soa/seq_64B/16KiB$)'
+"$bin" run --quick --filter "$shape_sel" -o shape-time.json >/dev/null 2>&1 || bad "time run for the shape test failed"
+"$bin" run --backend sim --filter "$shape_sel" -o shape-sim.json >/dev/null 2>&1 || bad "sim run for the shape test failed"
+if $py - shape-time.json shape-sim.json <<'PY'
+import json, sys
+t, s = (json.load(open(p)) for p in sys.argv[1:3])
+assert t.keys() == s.keys() == {"context", "benchmarks", "cachetick"}, (t.keys(), s.keys())
+tc, sc = t["cachetick"], s["cachetick"]
+assert (tc["backend"], sc["backend"]) == ("time", "sim"), (tc["backend"], sc["backend"])
+owned = {"backend", "machine", "build", "options", "notes", "units", "complete", "summary"}
+assert owned <= tc.keys() and owned <= sc.keys(), (owned - tc.keys(), owned - sc.keys())
+for k in ("machine", "build", "options", "summary"):
+    assert tc[k].keys() == sc[k].keys(), (k, tc[k].keys() ^ sc[k].keys())
+assert tc["summary"]["benchmarks_done"] == sc["summary"]["benchmarks_done"] == 2, (tc["summary"], sc["summary"])
+assert sc["summary"]["judged"] == 0 and tc["summary"]["judged"] == 2, (tc["summary"], sc["summary"])
+assert tc["complete"] is True and sc["complete"] is True
+spec = {"family", "variant", "role", "workload", "size", "size_label", "working_set_bytes", "op", "ops_per_iter", "backend"}
+for d in (t, s):
+    assert len(d["benchmarks"]) == 2 and all(spec <= b["cachetick"].keys() for b in d["benchmarks"]), d["benchmarks"]
+PY
+then ok; else bad "the time and sim result files differ in shape"; fi
 
 # The injected extra pass: caught and named; nothing else flagged.
 # (Not simcrash: it only runs when a test selects it.)
