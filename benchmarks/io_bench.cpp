@@ -44,12 +44,16 @@ std::string io_dir() {
 }
 
 // The file of this size, created on first use; the previous one is closed
-// (and so deleted) first. Throws IoError.
+// (and so deleted) first. Throws IoError saying why there is no file.
 const ci::TempFile& file(std::uint64_t bytes) {
   static std::unique_ptr<ci::TempFile> f;
   if (!f || f->bytes() != bytes) {
     f.reset();
-    f = std::make_unique<ci::TempFile>(io_dir(), bytes, kMargin);
+    try {
+      f = std::make_unique<ci::TempFile>(io_dir(), bytes, kMargin);
+    } catch (const ci::IoError& e) {
+      throw ci::IoError(std::string("no test file: ") + e.what() + " (CACHETICK_IO_DIR chooses the directory)");
+    }
   }
   return *f;
 }
