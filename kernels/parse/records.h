@@ -361,7 +361,13 @@ class Table {
     return s;
   }
   // The unescaped values follow the input: one offset space for both.
-  void append_side() { text_.insert(text_.end(), side_.begin(), side_.end()); }
+  // Reserved exactly: a vector filled to capacity would double it (a 256
+  // MiB input would hold 512 MiB) for a few KiB of escaped values.
+  void append_side() {
+    if (side_.empty()) return;
+    text_.reserve(text_.size() + side_.size());
+    text_.insert(text_.end(), side_.begin(), side_.end());
+  }
   [[noreturn]] __attribute__((noinline)) void bad_slice(Slice s) const {
     throw std::out_of_range("parse::Table: slice [" + std::to_string(s.off_) + ", +" + std::to_string(s.len_) +
                             ") is not in this table's " + std::to_string(text_.size()) + " bytes");
