@@ -355,8 +355,7 @@ def judge_claim(factor, claimed, interval=None, rule=ClaimRule(), shared=False):
     else:
         status, note = CLAIM_UNDECIDED, "the interval spans the claim's floor"
     if interval is None and shared and not rule.judge_shared:
-        return verdict(SHARED_CORE, f"a row ran beside a busy SMT sibling, so not judged (as measured: {status}); "
-                                    "rerun it")
+        return verdict(SHARED_CORE, f"not judged: a row ran on a shared core (as measured: {status})")
     return verdict(status, note)
 
 
