@@ -173,18 +173,30 @@ class Line:
 
 
 def _index(results):
-    """(family, variant, workload, size) -> (row, file index), first file first."""
+    """(family, variant, workload, size) -> [(row, file index)], first file first."""
     out = {}
     for i, res in enumerate(results):
         for r in res.rows:
-            out.setdefault(r.key, (r, i))
+            out.setdefault(r.key, []).append((r, i))
     return out
+
+
+def _find_pair(index, better_key, baseline_key):
+    """The two rows from one file if any file has both, else each from the
+    first file that has it (None where none has it)."""
+    a, b = index.get(better_key, []), index.get(baseline_key, [])
+    files_b = {i: (r, i) for r, i in b}
+    same = next(((x, files_b[x[1]]) for x in a if x[1] in files_b), None)
+    if same is not None:
+        return same
+    return (a[0] if a else None), (b[0] if b else None)
 
 
 def _sizes(pair, index):
     if "sizes" in pair:
         return list(pair["sizes"])
-    found = [(r.size if r.size is not None else math.inf, r.order, r.size_label) for (f, v, w, _), (r, _) in index.items()
+    found = [(r.size if r.size is not None else math.inf, r.order, r.size_label)
+             for (f, v, w, _), ((r, _), *_) in index.items()
              if f == pair["family"] and w == pair["workload"] and v in (pair["better"], pair["baseline"])]
     return list(dict.fromkeys(label for _, _, label in sorted(found))) or [None]
 
@@ -192,7 +204,8 @@ def _sizes(pair, index):
 def _pair_lines(claim, pair, index, rule):
     for size in _sizes(pair, index):
         key = lambda v: (pair["family"], v, pair["workload"], size)
-        got = {v: index.get(key(v)) for v in (pair["better"], pair["baseline"])}
+        got = dict(zip((pair["better"], pair["baseline"]),
+                       _find_pair(index, key(pair["better"]), key(pair["baseline"]))))
         absent = [f"{pair['family']}/{v}/{pair['workload']}/{size or '*'}" for v, g in got.items() if g is None]
         failed = [g[0].name for g in got.values() if g is not None and g[0].kind == "error"]
         if absent or failed:

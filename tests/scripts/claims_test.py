@@ -212,6 +212,14 @@ class Table(unittest.TestCase):
         self.assertEqual(lines[0].verdict.status, vd.CLAIM_HELD)
         self.assertIn("different files", lines[0].measure.method)
 
+    def test_a_pair_is_taken_from_one_file_when_one_has_both(self):
+        a = cr.from_doc(doc([("buf/pool/touch/4KiB", "optimised", 10.0, {})]), "a.json")
+        b = cr.from_doc(doc([("buf/pool/touch/4KiB", "optimised", 5.0, {}),
+                             ("buf/fresh/touch/4KiB", "naive", 25.0, {})]), "b.json")
+        (_, lines), *_ = claims.table([a, b], CLAIMS)
+        self.assertAlmostEqual(lines[0].measure.factor, 5.0, places=2)
+        self.assertNotIn("different files", lines[0].measure.method)
+
 
 class ClaimsFile(unittest.TestCase):
     def write(self, content):
