@@ -55,8 +55,11 @@ SIM_COUNTS = ("instructions_per_op", "d1_misses_per_op", "ll_misses_per_op", "es
 CT_KEYS = {
     "family", "variant", "role", "workload", "size", "size_label", "working_set_bytes",
     "op", "ops_per_iter", "ns_per_op", "ticks_per_op", "useful_gb_per_s", "budget_ns",
-    "verdict", "bytes_per_op", "note", "backend", "sim",
+    "verdict", "bytes_per_op", "note", "backend", "sim", "paired",
 }
+# The verdicts a paired comparison (issue 17) can give a row against its
+# group's reference variant.
+PAIRED_VERDICTS = ("faster", "slower", "no_difference")
 
 _UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)$", re.IGNORECASE)
@@ -107,6 +110,21 @@ def flatten(d, prefix=""):
     return out
 
 
+@dataclass(frozen=True)
+class Paired:
+    """A row's paired comparison with its group's reference variant (issue
+    17): interleaved rounds, ratio = this row's time / the reference's."""
+
+    reference: str          # the reference variant (the group's optimised one)
+    ratio: float            # median per-round ratio
+    lo: float               # its confidence interval
+    hi: float
+    confidence: float       # 0.95
+    rounds: int | None = None
+    shared_rounds: int | None = None  # rounds that ran beside a busy SMT sibling
+    verdict: str | None = None        # one of PAIRED_VERDICTS
+
+
 @dataclass
 class Row:
     """One benchmark, all its repetitions folded together."""
@@ -131,6 +149,7 @@ class Row:
     counter_samples: dict = field(default_factory=dict)  # name -> per-repetition values
     other: dict = field(default_factory=dict)  # numbers kept for the table only
     error: str | None = None
+    paired: Paired | None = None  # the paired comparison with the group's reference, when run
     order: int = 0
 
     @property
@@ -330,6 +349,7 @@ def _fold(key, entries, executable, order, path):
     _check_sim_counts(good, key, path)
     _fold_time(row, good, main, aggs, ct)
     _fold_counters(row, good, main)
+    row.paired = _paired(entries, key, path)
     if row.ns_per_op is None and not row.counters and row.error is None:
         raise ResultError(f"{path}: {key}: no time (no real_time/time_unit, no cachetick ns_per_op) "
                           "and no counter")
@@ -357,6 +377,36 @@ def _describe(key, ct, executable, order):
     if row.role not in ROLES:
         row.role = "unknown"
     return row
+
+
+def _paired(entries, key, path):
+    """The row's paired block (the first entry that has one), checked: a
+    ratio inside a positive interval, a confidence in (0, 1), a known
+    verdict. None when the run was not paired."""
+    block = next((e["cachetick"]["paired"] for e in entries
+                  if isinstance(e.get("cachetick"), dict) and "paired" in e["cachetick"]), None)
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ResultError(f"{path}: {key}: 'paired' is not an object ({block!r})")
+    nums = {k: _num(block.get(k)) for k in ("ratio", "lo", "hi", "confidence", "rounds", "shared_rounds")}
+    ref, verdict = block.get("reference"), block.get("verdict")
+    problems = []
+    if not isinstance(ref, str) or not ref:
+        problems.append("no reference variant")
+    if None in (nums["ratio"], nums["lo"], nums["hi"]) or not 0 < nums["lo"] <= nums["ratio"] <= nums["hi"]:
+        problems.append(f"ratio {block.get('ratio')!r} is not inside a positive interval "
+                        f"[{block.get('lo')!r}, {block.get('hi')!r}]")
+    if nums["confidence"] is None or not 0 < nums["confidence"] < 1:
+        problems.append(f"confidence {block.get('confidence')!r} is not in (0, 1)")
+    if verdict is not None and verdict not in PAIRED_VERDICTS:
+        problems.append(f"verdict {verdict!r} is not one of {', '.join(PAIRED_VERDICTS)}")
+    if problems:
+        raise ResultError(f"{path}: {key}: bad 'paired' block: " + "; ".join(problems))
+    count = lambda k: int(nums[k]) if nums[k] is not None else None
+    return Paired(reference=ref, ratio=nums["ratio"], lo=nums["lo"], hi=nums["hi"],
+                  confidence=nums["confidence"], rounds=count("rounds"),
+                  shared_rounds=count("shared_rounds"), verdict=verdict)
 
 
 def _check_sim_counts(entries, key, path):

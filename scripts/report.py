@@ -32,6 +32,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
+import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
 
@@ -940,6 +941,43 @@ def levels_table(cal):
     return "".join(out)
 
 
+CLAIM_CLASS = {vd.CLAIM_EXCEEDED: "imp", vd.CLAIM_HELD: "imp", vd.CLAIM_SHORT: "reg"}
+
+
+def claims_html(claim_rows, claims_doc, rule):
+    """The seeds' claims beside this run's factors (claims.py measures,
+    verdict.py judges): one row per pair and size, claims without a row
+    of this run in one line at the end."""
+    measured = [(c, lines) for c, lines in claim_rows if any(ln.measure is not None for ln in lines)]
+    if not measured:
+        return "<p>No row of this run measures a claim of scripts/claims.json.</p>"
+    h = ["<p>Each claim of the seeds' tables beside what this run measured for its benchmark pairs. "
+         "factor = the baseline's figure / the better variant's (above 1: better, as claimed). "
+         f"Rule: {esc(vd.claim_rule_text(rule))}. Without paired rows (issue 17) a factor is the ratio of two "
+         "medians of one run, with no interval: one measurement.</p>",
+         "<table><tr><th>claim</th><th>claimed</th><th>pair (better vs baseline)</th><th>size</th>"
+         "<th>factor</th><th>interval</th><th>verdict</th><th>how</th></tr>"]
+    for c, lines in measured:
+        for i, ln in enumerate(lines):
+            first = f"<td rowspan={len(lines)}>{esc(c['claim'])} <span class=sub>({esc(c['source'])}, " \
+                    f"{esc(cl.claim_status(lines))})</span></td><td rowspan={len(lines)}>" \
+                    f"{esc(vd.describe_claim(c['factor']))}</td>" if i == 0 else ""
+            p = ln.pair
+            how = "; ".join(x for x in ((ln.measure.method if ln.measure else ln.missing), ln.verdict.note) if x)
+            h.append(f"<tr>{first}<td>{esc(p['family'])}/{esc(p['workload'])}: {esc(p['better'])} vs "
+                     f"{esc(p['baseline'])}</td><td>{esc(ln.size or '-')}</td>"
+                     f"<td class=n>{cl.factor_text(ln.measure.factor if ln.measure else None)}</td>"
+                     f"<td class=n>{esc(cl.interval_text(ln.measure))}</td>"
+                     f"<td class={CLAIM_CLASS.get(ln.verdict.status, '')}>{esc(ln.verdict.status)}</td>"
+                     f"<td>{esc(how)}</td></tr>")
+    h.append("</table>")
+    rest = [c for c, lines in claim_rows if not any(ln.measure is not None for ln in lines)]
+    if rest:
+        h.append("<p>Not measured by this run: " + "; ".join(
+            f"{esc(c['claim'])} ({esc(c.get('note') or 'its rows are not in this run')})" for c in rest) + ".</p>")
+    return "".join(h)
+
+
 def figure_html(item):
     data = base64.b64encode(item["_svg"]).decode("ascii")
     files = " &middot; ".join(f"<a href='{esc(p)}'>{esc(k.upper())}</a>" for k, p in item["files"].items())
@@ -1019,6 +1057,8 @@ def write_html(path, results, charts, cmp, base, args, warnings):
         h.append("<h3>Baseline machine</h3>" + kv_table(machine_pairs(base)))
     h.append("<h2 id=counters>Counters</h2>" + counters_html(res))
     h.append("<h2 id=budget>Budget</h2>" + budget_html(res))
+    if args.claim_rows is not None:
+        h.append("<h2 id=claims>Claims</h2>" + claims_html(args.claim_rows, args.claims_doc, vd.ClaimRule()))
     by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
     if cmp is not None:
         h.append(compare_html(cmp, by_kind("compare")))
@@ -1126,6 +1166,16 @@ def comparability_warnings(base, new):
     return out
 
 
+def claims_manifest(claim_rows):
+    """The claims section's figures, for tools and tests (None: left out)."""
+    if claim_rows is None:
+        return None
+    return [{"id": c["id"], "status": cl.claim_status(lines),
+             "lines": [{"pair": cl.pair_text(ln), "factor": ln.measure.factor if ln.measure else None,
+                        "interval": list(ln.measure.interval) if ln.measure and ln.measure.interval else None,
+                        "status": ln.verdict.status} for ln in lines]} for c, lines in claim_rows]
+
+
 def default_out(path):
     stem = path[:-5] if path.endswith(".json") else path
     return stem + ".report"
@@ -1143,6 +1193,9 @@ def main(argv=None):
     ap.add_argument("--min-change", type=float, default=5.0,
                     help="a change in %% must exceed this to be called a regression or improvement (5, like the "
                          "gate's --min-effect 0.05; timing noise on shared machines)")
+    ap.add_argument("--claims", default=cl.DEFAULT_CLAIMS,
+                    help="the claims to check against the run (default scripts/claims.json)")
+    ap.add_argument("--no-claims", action="store_true", help="leave the claims section out")
     ap.add_argument("--no-png", action="store_true", help="SVG files only (faster)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
@@ -1158,7 +1211,9 @@ def main(argv=None):
             raise cr.ResultError(f"cannot write the report to {args.out}: {e.strerror}")
         warnings = [w for r in results + ([base] if base else []) for w in r.warnings]
         warnings += comparability_warnings(base, results[0]) if base else []
+        args.claims_doc = None if args.no_claims else cl.load_claims(args.claims)
         charts, cmp = build(results, base, args)
+        args.claim_rows = None if args.no_claims else cl.table(results[:1], args.claims_doc)
     except cr.ResultError as e:
         print(f"report: {e}", file=sys.stderr)
         return 2
@@ -1166,7 +1221,8 @@ def main(argv=None):
     write_html(html_path, results, charts, cmp, base, args, warnings)
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump({"inputs": [r.path for r in results], "baseline": base.path if base else None,
-                   "charts": charts.manifest(), "warnings": warnings}, f, indent=1)
+                   "charts": charts.manifest(), "warnings": warnings,
+                   "claims": claims_manifest(args.claim_rows)}, f, indent=1)
     if not args.quiet:
         for w in warnings:
             print(f"report: warning: {w}", file=sys.stderr)

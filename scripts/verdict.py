@@ -29,6 +29,12 @@ Next (issue 17): timings as paired, interleaved rounds with a confidence
 interval on the ratio to a reference variant. That is one more judge_*
 function here returning the same Verdict, with the interval among its
 figures; the gate and the report then show it without deciding anything.
+
+A third question, asked by the claims table (claims.py): did a published
+claim ("3-5x faster") hold in this run? judge_claim compares a measured
+factor (the baseline's figure / the better variant's), with its interval
+when the rows were paired, against the claimed range widened by a
+tolerance.
 """
 
 from __future__ import annotations
@@ -268,3 +274,93 @@ def geometries_differ(base, new):
     """Whether two recorded simulated cache geometries differ (counts under
     other caches are not comparable)."""
     return bool(base and new and base != new)
+
+
+# ---- did a claim hold? ---------------------------------------------------------------
+
+CLAIM_EXCEEDED = "exceeded"      # better than the whole claimed range
+CLAIM_HELD = "held"              # within the claimed range (or its interval at or above its floor)
+CLAIM_SHORT = "fell short"       # below the claimed range
+CLAIM_UNDECIDED = "undecided"    # the interval spans the claimed floor
+CLAIM_UNMEASURED = "not measured"  # no pair of rows in this run (or one failed)
+CLAIM_STATUSES = (CLAIM_EXCEEDED, CLAIM_HELD, CLAIM_UNDECIDED, CLAIM_SHORT, SHARED_CORE, CLAIM_UNMEASURED)
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    """How strictly a claim is read. A claimed figure is a rounded figure
+    from a write-up, and a timing varies from run to run: a numeric range
+    widens by `tolerance` on each side (3-5x accepts 2.86-5.25x; 1x,
+    "neutral", accepts 0.952-1.05x). A claim that gives no figure
+    ("faster") must be beaten by more than the tolerance."""
+    tolerance: float = 0.05
+    judge_shared: bool = False  # judge point estimates of rows that ran on a shared core
+
+
+def claimed_range(factor, rule=ClaimRule()):
+    """The factors (baseline / better; above 1 = better) that satisfy a
+    claim, as (low, high): factor is [lo, hi] (hi None: no upper end), a
+    single number, or one of "faster", "slower", "neutral"."""
+    t = 1 + rule.tolerance
+    if factor == "faster":
+        return t, math.inf
+    if factor == "slower":
+        return 0.0, 1 / t
+    if factor == "neutral":
+        factor = [1, 1]
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        factor = [factor, factor]
+    lo, hi = factor
+    return lo / t, (math.inf if hi is None else hi * t)
+
+
+def describe_claim(factor):
+    """A claimed factor in words: '3-5x', '1.1x', 'at least 2x', 'faster'."""
+    if isinstance(factor, str):
+        return "no difference" if factor == "neutral" else factor
+    if isinstance(factor, (int, float)):
+        return f"{factor:g}x"
+    lo, hi = factor
+    if hi is None:
+        return f"at least {lo:g}x"
+    return f"{lo:g}x" if lo == hi else f"{lo:g}-{hi:g}x"
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    status: str
+    low: float           # the accepted range (claimed_range)
+    high: float
+    factor: float | None  # what was measured
+    interval: tuple | None = None  # its confidence interval, when paired
+    note: str = ""
+
+
+def judge_claim(factor, claimed, interval=None, rule=ClaimRule(), shared=False):
+    """A measured factor (baseline / better) against a claimed one. With an
+    interval (paired rows) the whole interval must clear the claim's floor
+    to hold, and lie wholly below it to fall short; else undecided. A point
+    estimate of timings that ran on a shared core is not judged."""
+    low, high = claimed_range(claimed, rule)
+    verdict = lambda status, note="": ClaimVerdict(status, low, high, factor, interval, note)
+    if factor is None or not math.isfinite(factor) or factor <= 0:
+        return verdict(CLAIM_UNMEASURED, "no figure for one of the rows")
+    a, b = interval if interval is not None else (factor, factor)
+    if a > high:
+        status, note = CLAIM_EXCEEDED, ""
+    elif a >= low:
+        status, note = CLAIM_HELD, ""
+    elif b < low:
+        status, note = CLAIM_SHORT, ""
+    else:
+        status, note = CLAIM_UNDECIDED, "the interval spans the claim's floor"
+    if interval is None and shared and not rule.judge_shared:
+        return verdict(SHARED_CORE, f"not judged: a row ran on a shared core (as measured: {status})")
+    return verdict(status, note)
+
+
+def claim_rule_text(rule):
+    """The claim rule in one sentence."""
+    return (f"a claimed range widens by {rule.tolerance * 100:g}% each side; a claim without a figure "
+            f"('faster') needs more than {rule.tolerance * 100:g}%; with a paired interval, held means the "
+            "whole interval is at or above the range's floor, fell short that it is wholly below it")

@@ -64,6 +64,14 @@ expect 0 "layout/aos/seq_64B/16KiB" -- "$bin" list
 expect 0 "^layout "             -- "$bin" list --families
 expect 2 "unknown family"       -- "$bin" list --family nope
 
+# Each group (family/workload/size) of these families has exactly one
+# optimised variant: the reference of paired comparisons (issue 17) and of
+# the claims table. (Families not listed here still have several.)
+bad_groups=$("$bin" list --family parse,buffers,io | awk 'NR > 1 { split($1, n, "/"); g = n[1] "/" n[3] "/" n[4];
+  seen[g]; if ($2 == "optimised") opt[g]++ } END { for (g in seen) if (opt[g] != 1) print g, opt[g] + 0 }')
+if [[ -z $bad_groups ]] && "$bin" list --family parse,buffers,io | grep -q optimised; then pass=$((pass+1)); else
+  echo "FAIL: groups without exactly one optimised variant: $bad_groups"; fail=$((fail+1)); fi
+
 # A real (tiny) run: table, budget summary, a complete JSON result.
 expect 0 "Budget: [0-9]+ of [0-9]+ benchmarks within" -- \
   "$bin" run --quick --filter 'harness|layout/soa/seq_64B/16KiB' -o "$tmp/ok.json"

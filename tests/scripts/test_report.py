@@ -657,6 +657,39 @@ class BadInput(ReportCase):
         self.assertIn("cannot write the report", e.getvalue())
 
 
+class Claims(ReportCase):
+    """The claims section (scripts/claims.py measures, verdict.py judges)."""
+    ROWS = [("parse", "ct_table", "optimised", "parse", "2MiB", 2 << 20, 50.0, None),
+            ("parse", "std_string", "naive", "parse", "2MiB", 2 << 20, 210.0, None),
+            ("parse", "ct_table", "optimised", "parse", "64KiB", 64 << 10, 50.0, None),
+            ("parse", "std_string", "naive", "parse", "64KiB", 64 << 10, 100.0, None)]
+
+    def test_section_and_manifest(self):
+        code, _, err, man = self.run_report(self.write("r.json", make_doc(self.ROWS, reps=3)))
+        self.assertEqual(code, 0, err)
+        claims = {c["id"]: c for c in man["claims"]}
+        lines = {ln["pair"]: ln for ln in claims["zero-copy-speed"]["lines"]}
+        self.assertAlmostEqual(lines["parse/parse/2MiB: ct_table vs std_string"]["factor"], 4.2, delta=0.05)
+        self.assertEqual(lines["parse/parse/2MiB: ct_table vs std_string"]["status"], "held")
+        self.assertEqual(lines["parse/parse/64KiB: ct_table vs std_string"]["status"], "fell short")
+        self.assertEqual(lines["parse/parse/256MiB: ct_table vs std_string"]["status"], "not measured")
+        self.assertEqual(claims["compression"]["status"], "no benchmark")
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            page = f.read()
+        self.assertIn("<h2 id=claims>Claims</h2>", page)
+        self.assertIn("Zero-copy deserialization: 3-5x faster", page)
+        self.assertIn("no family measures compression", page)
+
+    def test_left_out_on_request_and_bad_claims_file(self):
+        path = self.write("r.json", make_doc(self.ROWS, reps=3))
+        code, _, err, man = self.run_report(path, "--no-claims")
+        self.assertEqual(code, 0, err)
+        self.assertIsNone(man["claims"])
+        code, _, err, _ = self.run_report(path, "--claims", self.write("c.json", {"claims": []}))
+        self.assertEqual(code, 2)
+        self.assertIn("non-empty 'claims'", err)
+
+
 class Wrapper(ReportCase):
     """scripts/report.sh as a user runs it: finds a Python with matplotlib."""
 
