@@ -14,6 +14,7 @@
 #include "harness/run.h"
 #include "harness/sim.h"
 #include "harness/tsc.h"
+#include "kernels/records/layouts.h"
 
 namespace {
 
@@ -127,6 +128,10 @@ int main(int argc, char** argv) {
   cal->add_flag("--no-out", cal_no_out, "Measure and print; write no file");
   cal->add_flag("--brief", cal_brief, "Print the clocks and cache levels only (no timers, no curves)");
 
+  CLI::App* layout_report = app.add_subcommand(
+      "layout-report", "Size, alignment and padding of the records and layout families' structs, "
+                       "and the field order that needs the least (kernels/records/layouts.h)");
+
   std::vector<std::string> record(argv, argv + argc);
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -166,6 +171,7 @@ int main(int argc, char** argv) {
   if (*run) return cachetick::run(ro, record);
   if (*list) return list_command(ro, families_only);
   if (*counters) return cachetick::counters_command(counters_spec);
+  if (*layout_report) return std::fputs(cachetick::records::padding_report().c_str(), stdout) < 0;
   if (*cal) {
     co.hugepages = !cal_4k;
     return cachetick::calibrate_command(co, cal_force, cal_out, cal_no_out, cal_brief);
