@@ -31,7 +31,8 @@
 namespace cachetick {
 
 // Core cycles one iteration of the wide loop took (the ratio above); NaN
-// where the probe cannot run (no TSC / not x86).
+// where the probe cannot run (no TSC / not x86) or the sample is physically
+// impossible (under 3 cycles: the reference chain was slowed, see .cpp).
 double issue_probe_cycles();
 
 // Fastest of `samples` probes: the machine's uncontended cost when at least

@@ -648,8 +648,11 @@ TEST(PerfEventBackend, AgreesWithGetrusageAndTheThreadClock) {
   EXPECT_GE(switches, 20);
   EXPECT_NEAR(*g.value(1), switches, 2);  // the getrusage calls sit inside the window
   // Two clocks of one thread: the scheduler's and perf's agree within 0.2%
-  // here; the window adds the syscalls around the clock reads.
-  EXPECT_GE(*g.value(2), cpu_ns * 0.98);
+  // on a quiet guest, but perf's task-clock is folded in at context-switch
+  // and read time, and under ASan on a loaded 2-core guest it read 2.4% below
+  // the thread clock (15.42 vs 15.79 ms). The window adds the syscalls around
+  // the clock reads.
+  EXPECT_GE(*g.value(2), cpu_ns * 0.95 - 200e3);
   EXPECT_LE(*g.value(2), cpu_ns * 1.2 + 200e3);
 }
 

@@ -1,0 +1,106 @@
+#include "harness/paired.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace cachetick {
+
+std::vector<std::size_t> round_order(std::size_t n, std::size_t round) {
+  std::vector<std::size_t> order(n);
+  if (n == 0) return order;
+  for (std::size_t i = 0; i < n; ++i) order[i] = (i + round) % n;
+  if ((round / n) % 2 == 1) std::reverse(order.begin(), order.end());
+  return order;
+}
+
+namespace {
+
+// P(X <= k) for X ~ Binomial(n, 1/2), summed in log space (n may be large).
+double binomial_cdf_half(std::size_t n, std::size_t k) {
+  double p = 0;
+  const double log_half_n = n * std::log(0.5);
+  for (std::size_t i = 0; i <= k && i <= n; ++i)
+    p += std::exp(std::lgamma(n + 1.0) - std::lgamma(i + 1.0) - std::lgamma(n - i + 1.0) + log_half_n);
+  return p;
+}
+
+// The largest k >= 1 with P(X <= k-1) <= alpha/2, or 0 when none: then
+// [d(k), d(n+1-k)] covers the median with probability 1 - 2 P(X <= k-1).
+std::size_t order_rank(std::size_t n, double alpha) {
+  std::size_t k = 0;
+  while (k + 1 <= n / 2 && binomial_cdf_half(n, k) <= alpha / 2) ++k;
+  return k;
+}
+
+std::string fmt(const char* f, double a, double b = 0) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, f, a, b);
+  return buf;
+}
+
+}  // namespace
+
+std::size_t min_rounds(double confidence) {
+  std::size_t n = 1;
+  while (order_rank(n, 1 - confidence) == 0) ++n;
+  return n;
+}
+
+double RatioInterval::half_width() const {
+  if (!valid || lo <= 0) return INFINITY;
+  return std::exp((std::log(hi) - std::log(lo)) / 2) - 1;
+}
+
+RatioInterval ratio_interval(const std::vector<double>& ratios, double confidence) {
+  std::vector<double> d;
+  d.reserve(ratios.size());
+  for (double r : ratios) {
+    if (!(r > 0) || !std::isfinite(r)) throw std::invalid_argument("ratio_interval: a ratio is not positive");
+    d.push_back(std::log(r));
+  }
+  std::sort(d.begin(), d.end());
+  RatioInterval out;
+  out.rounds = d.size();
+  if (d.empty()) return out;
+  const std::size_t n = d.size();
+  const double mid = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+  out.ratio = std::exp(mid);
+  const std::size_t k = order_rank(n, 1 - confidence);
+  if (k == 0) return out;
+  out.valid = true;
+  out.lo = std::exp(d[k - 1]);
+  out.hi = std::exp(d[n - k]);
+  out.confidence = 1 - 2 * binomial_cdf_half(n, k - 1);
+  return out;
+}
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::faster: return "faster";
+    case Verdict::slower: return "slower";
+    case Verdict::no_difference: return "no difference shown";
+  }
+  return "?";
+}
+
+Judgement judge_ratio(const RatioInterval& r, double margin) {
+  const double up = 1 + margin, down = 1 / (1 + margin);
+  const std::string pct = fmt("%.0f%%", margin * 100);
+  if (!r.valid)
+    return {Verdict::no_difference,
+            fmt("%.0f rounds: an interval needs at least %.0f", double(r.rounds), double(min_rounds()))};
+  if (r.hi < down) return {Verdict::faster, fmt("%.2fx faster", 1 / r.ratio)};
+  if (r.lo > up) return {Verdict::slower, fmt("%.2fx slower", r.ratio)};
+  if (r.lo >= down && r.hi <= up) return {Verdict::no_difference, "equivalent: within +-" + pct};
+  return {Verdict::no_difference,
+          fmt("interval %.3f-%.3f", r.lo, r.hi) + " reaches past the +-" + pct + " margin: too wide to tell"};
+}
+
+bool narrow_enough(const std::vector<RatioInterval>& intervals, double target) {
+  return std::all_of(intervals.begin(), intervals.end(),
+                     [&](const RatioInterval& r) { return r.valid && r.half_width() <= target; });
+}
+
+}  // namespace cachetick

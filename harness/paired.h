@@ -1,0 +1,82 @@
+// Paired comparisons: how a group of variants is measured in rounds, and
+// what the rounds allow us to say. Pure functions, no measurement.
+//
+// Why rounds: cachetick's answer is a ratio ("the pool is 3x faster than
+// tcmalloc"). Measured one row after another, the two sides of a ratio are
+// minutes apart, and on a shared VM a spell (a neighbour on our SMT sibling,
+// turbo moving) falls on one side only: the same binary gave the L1 table
+// vs tsl::robin_map as 1.14 vs 1.27 ns in one run and 1.03 vs 1.00 half an
+// hour later. Measured in rounds - every variant once per round, back to
+// back - a spell lasting seconds falls on all variants of the rounds it
+// spans alike, and the per-round ratio cancels it.
+//
+// Why rotate: the first variant of a round follows whatever ran before
+// (another group's set-up, a context switch), the last one follows its own
+// group. Round r starts one variant later than round r-1 (a Latin square:
+// every variant sits in every position once every V rounds), and every
+// other cycle of V rounds runs backwards (ABBA for two variants), so that
+// position and a slow drift cancel over the rounds.
+//
+// Why this interval: the per-round log ratios are not normal (a spell that
+// hits half a round gives an outlier, a drift gives a skew), so no t
+// interval. The interval for their median from the sign test (order
+// statistics d(k)..d(n+1-k), k from the binomial) holds at >= 95% for any
+// continuous distribution, and an outlier round moves it by one rank at
+// most. Hodges-Lehmann would be narrower but assumes the log ratios are
+// symmetric about their centre, which spells break. The price: at least 6
+// rounds before any 95% interval exists (with 5, all five ratios on one
+// side still happen 1 time in 16).
+//
+// Why a margin: between runs some effects do not cancel within a run (where
+// the heap landed, which pages were huge, the core's frequency that day);
+// on our VM they move a ratio by a few percent. A verdict must not flip
+// between runs, so a ratio is only called faster or slower when its whole
+// interval lies beyond +-margin (default 3%); otherwise "no difference
+// shown", and the detail says whether the interval sits inside the margin
+// (equivalent) or is too wide to tell.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace cachetick {
+
+// The order in which round `round` times variants 0..n-1.
+std::vector<std::size_t> round_order(std::size_t n, std::size_t round);
+
+// The smallest number of rounds for which a two-sided interval at
+// `confidence` exists (6 at 95%).
+std::size_t min_rounds(double confidence = 0.95);
+
+struct RatioInterval {
+  bool valid = false;   // false: too few rounds for the confidence asked
+  double ratio = 0;     // median of the per-round ratios (variant / reference time)
+  double lo = 0, hi = 0;
+  std::size_t rounds = 0;
+  double confidence = 0;  // what the order statistics give (>= the one asked)
+  // Half the interval's width in log space, as a fraction: hi/lo = ((1+w)/(1-w))-ish;
+  // exp(half log width) - 1. The stopping rule compares it with the target.
+  double half_width() const;
+};
+
+// Sign-test interval for the median of per-round ratios (each > 0).
+// Throws std::invalid_argument on a non-positive or non-finite ratio.
+RatioInterval ratio_interval(const std::vector<double>& ratios, double confidence = 0.95);
+
+enum class Verdict { faster, slower, no_difference };
+const char* to_string(Verdict v);
+
+struct Judgement {
+  Verdict verdict = Verdict::no_difference;
+  std::string detail;  // "1.42x slower", "within +-3%", "interval 0.91-1.12: too wide to tell"
+};
+// `margin` as a fraction (0.03). An invalid interval is "no difference
+// shown" with the reason.
+Judgement judge_ratio(const RatioInterval& r, double margin);
+
+// When a group's rounds may stop: every interval valid and its half width
+// at most `target` (a fraction), or the cap reached (the caller says so).
+bool narrow_enough(const std::vector<RatioInterval>& intervals, double target);
+
+}  // namespace cachetick

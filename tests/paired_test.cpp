@@ -1,0 +1,132 @@
+// The paired-rounds statistics (harness/paired.h): rotation, the sign-test
+// interval, verdicts and the stopping rule.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "harness/paired.h"
+
+using namespace cachetick;
+
+TEST(PairedOrder, EveryVariantTakesEveryPositionOncePerCycle) {
+  const std::size_t n = 4;
+  for (std::size_t cycle = 0; cycle < 3; ++cycle)
+    for (std::size_t pos = 0; pos < n; ++pos) {
+      std::set<std::size_t> seen;
+      for (std::size_t r = cycle * n; r < (cycle + 1) * n; ++r) {
+        const auto o = round_order(n, r);
+        ASSERT_EQ(std::set<std::size_t>(o.begin(), o.end()).size(), n);  // a permutation
+        seen.insert(o[pos]);
+      }
+      EXPECT_EQ(seen.size(), n) << "position " << pos << " cycle " << cycle;
+    }
+}
+
+TEST(PairedOrder, TwoVariantsRunAbba) {
+  std::string s;
+  for (std::size_t r = 0; r < 8; ++r)
+    for (std::size_t v : round_order(2, r)) s += char('A' + v);
+  EXPECT_EQ(s, "ABBABAAB" "ABBABAAB");
+  EXPECT_TRUE(round_order(0, 3).empty());
+  EXPECT_EQ(round_order(1, 5), std::vector<std::size_t>{0});
+}
+
+TEST(PairedInterval, NeedsSixRoundsAt95Percent) {
+  EXPECT_EQ(min_rounds(0.95), 6u);
+  EXPECT_EQ(min_rounds(0.99), 8u);  // 2/2^7 = 1.6% > 1%, 2/2^8 = 0.8%
+  EXPECT_FALSE(ratio_interval({1.1, 1.2, 1.0, 1.3, 1.1}).valid);
+  const RatioInterval r = ratio_interval({1.1, 1.2, 1.0, 1.3, 1.1, 1.15});
+  ASSERT_TRUE(r.valid);
+  EXPECT_DOUBLE_EQ(r.lo, 1.0);
+  EXPECT_DOUBLE_EQ(r.hi, 1.3);
+  EXPECT_NEAR(r.confidence, 1 - 2.0 / 64, 1e-12);
+  EXPECT_NEAR(r.ratio, std::sqrt(1.1 * 1.15), 1e-12);  // median of the logs
+}
+
+TEST(PairedInterval, OrderStatisticsForTwentyRounds) {
+  // Bin(20, 1/2): P(X <= 5) = 2.07% <= 2.5% < P(X <= 6) = 5.77%: ranks 6 and 15.
+  std::vector<double> r;
+  for (int i = 1; i <= 20; ++i) r.push_back(1 + i / 100.0);
+  std::shuffle(r.begin(), r.end(), std::mt19937(7));
+  const RatioInterval ci = ratio_interval(r);
+  ASSERT_TRUE(ci.valid);
+  EXPECT_NEAR(ci.lo, 1.06, 1e-12);
+  EXPECT_NEAR(ci.hi, 1.15, 1e-12);
+  EXPECT_NEAR(ci.confidence, 0.9586, 1e-3);
+}
+
+TEST(PairedInterval, OneWildRoundMovesItByOneRankAtMost) {
+  std::vector<double> r = {1.20, 1.22, 1.25, 1.24, 1.26, 1.23, 1.25, 1.21, 1.27, 1.24};
+  const RatioInterval calm = ratio_interval(r);
+  r[3] = 3.0;  // a spell on the variant's batch of one round
+  const RatioInterval spell = ratio_interval(r);
+  EXPECT_NEAR(spell.ratio, calm.ratio, 0.02);
+  EXPECT_LE(spell.hi, 1.27);
+}
+
+TEST(PairedInterval, CoversTheTrueRatioAtLeast95PercentOfTheTime) {
+  // Log-normal rounds around 1.25 with 10% outlier rounds (spells): the
+  // interval must hold its level without any assumption of normality.
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> noise(0, 0.03);
+  std::uniform_real_distribution<double> u(0, 1);
+  int covered = 0;
+  const int trials = 2000;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<double> r;
+    for (int i = 0; i < 12; ++i) {
+      double d = std::log(1.25) + noise(rng);
+      if (u(rng) < 0.1) d += (u(rng) < 0.5 ? -1 : 1) * 0.5;  // symmetric outliers keep the median
+      r.push_back(std::exp(d));
+    }
+    const RatioInterval ci = ratio_interval(r);
+    covered += ci.lo <= 1.25 && 1.25 <= ci.hi;
+  }
+  EXPECT_GE(covered, 0.95 * trials);
+}
+
+TEST(PairedInterval, RefusesRatiosThatAreNotPositive) {
+  EXPECT_THROW(ratio_interval({1, 0, 1, 1, 1, 1}), std::invalid_argument);
+  EXPECT_THROW(ratio_interval({1, -2, 1, 1, 1, 1}), std::invalid_argument);
+  EXPECT_THROW(ratio_interval({1, NAN, 1, 1, 1, 1}), std::invalid_argument);
+  EXPECT_FALSE(ratio_interval({}).valid);
+}
+
+TEST(PairedVerdict, CallsOnlyWhatLiesBeyondTheMargin) {
+  auto ci = [](double lo, double ratio, double hi) {
+    RatioInterval r;
+    r.valid = true, r.lo = lo, r.ratio = ratio, r.hi = hi, r.rounds = 10;
+    return r;
+  };
+  EXPECT_EQ(judge_ratio(ci(0.60, 0.62, 0.65), 0.03).verdict, Verdict::faster);
+  EXPECT_EQ(judge_ratio(ci(0.60, 0.62, 0.65), 0.03).detail, "1.61x faster");
+  EXPECT_EQ(judge_ratio(ci(1.40, 1.42, 1.45), 0.03).verdict, Verdict::slower);
+  const Judgement same = judge_ratio(ci(0.99, 1.00, 1.02), 0.03);
+  EXPECT_EQ(same.verdict, Verdict::no_difference);
+  EXPECT_NE(same.detail.find("equivalent"), std::string::npos);
+  // Significant (the interval excludes 1) but inside the margin: not called.
+  EXPECT_EQ(judge_ratio(ci(1.01, 1.02, 1.025), 0.03).verdict, Verdict::no_difference);
+  const Judgement wide = judge_ratio(ci(0.90, 1.05, 1.20), 0.03);
+  EXPECT_EQ(wide.verdict, Verdict::no_difference);
+  EXPECT_NE(wide.detail.find("too wide"), std::string::npos);
+  RatioInterval few;
+  few.rounds = 4;
+  EXPECT_NE(judge_ratio(few, 0.03).detail.find("at least 6"), std::string::npos);
+  EXPECT_STREQ(to_string(Verdict::no_difference), "no difference shown");
+}
+
+TEST(PairedStop, StopsWhenEveryIntervalIsNarrow) {
+  RatioInterval a, b;
+  a.valid = b.valid = true;
+  a.lo = 0.99, a.hi = 1.01;  // +-1%
+  b.lo = 1.90, b.hi = 2.10;  // +-5%
+  EXPECT_NEAR(a.half_width(), 0.01, 1e-3);
+  EXPECT_TRUE(narrow_enough({a}, 0.03));
+  EXPECT_FALSE(narrow_enough({a, b}, 0.03));
+  EXPECT_TRUE(narrow_enough({a, b}, 0.06));
+  b.valid = false;
+  EXPECT_FALSE(narrow_enough({a, b}, 0.5));
+  EXPECT_TRUE(narrow_enough({}, 0.03));
+}
