@@ -15,6 +15,7 @@
 #include "harness/sim.h"
 #include "harness/timed.h"
 #include "harness/tsc.h"
+#include "kernels/records/layouts.h"
 
 namespace {
 
@@ -178,6 +179,9 @@ int main(int argc, char** argv) {
       "counters", "What this host can count (PAPI or perf_event events, allocations), by which "
                   "backend, and why not");
   counters->add_option("--counters", counters_spec, "The counters to check (as for run)")->capture_default_str();
+  CLI::App* layout_report = app.add_subcommand(
+      "layout-report", "Size, alignment and padding of the records and layout families' structs, "
+                       "and the field order that needs the least (kernels/records/layouts.h)");
   CalibrateFlags cf;
   CLI::App* cal = add_calibrate_command(app, cf);
 
@@ -191,6 +195,7 @@ int main(int argc, char** argv) {
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);
   if (*list) return list_command(ro, families_only);
   if (*counters) return cachetick::counters_command(counters_spec);
+  if (*layout_report) return std::fputs(cachetick::records::padding_report().c_str(), stdout) < 0;
   if (*cal) {
     cf.options.hugepages = !cf.small_pages;
     return cachetick::calibrate_command(cf.options, cf.force, cf.out, cf.no_out, cf.brief);

@@ -277,8 +277,12 @@ def chart_family_sweep(res, family):
     rows = [r for r in res.rows if r.family == family and r.ns_per_op is not None and r.size is not None]
     bytes_axis = all(r.working_set_bytes for r in rows)
     xval = (lambda r: r.working_set_bytes) if bytes_axis else (lambda r: r.size)
+    # A sweep needs a line: some variant at two sizes or more. (One size per
+    # variant, as sharing's 2T on a 2-core machine, gave scattered dots at
+    # the variants' strides, which read as a sweep and are none.)
     workloads = [w for w in ordered(r.workload for r in rows)
-                 if len({xval(r) for r in rows if r.workload == w and xval(r)}) >= 2]
+                 if any(len({xval(r) for r in rows if r.workload == w and r.variant == v and xval(r)}) >= 2
+                        for v in {r.variant for r in rows if r.workload == w})]
     if not workloads:
         return None
     styles = variant_styles(rows)

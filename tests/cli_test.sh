@@ -62,6 +62,12 @@ expect 2 "Google Benchmark flag" -- "$bin" run --filter harness -- --not_a_gb_fl
 expect 2 "unrecognized"         -- "$bin" run --filter harness -- --benchmark_bogus=1
 expect 0 "layout/aos/seq_64B/16KiB" -- "$bin" list
 expect 0 "^layout "             -- "$bin" list --families
+for fam in sharing records smallvec; do
+  expect 0 "^$fam "             -- "$bin" list --families
+done
+expect 0 "records::Loose: 80 B, align 8; fields 46 B, padding 34 B" -- "$bin" layout-report
+expect 0 "layout::Record<Cold312>: 312 B" -- "$bin" layout-report
+expect 2 "not expected"        -- "$bin" layout-report --bogus
 expect 2 "unknown family"       -- "$bin" list --family nope
 
 # Each group (family/workload/size) of these families has exactly one

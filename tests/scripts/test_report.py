@@ -578,6 +578,16 @@ class Partial(ReportCase):
         self.assertEqual(len(sweep["series"]), 4)
         self.assertIn("size argument", sweep["xlabel"])
 
+    def test_no_sweep_when_every_variant_has_one_size(self):
+        # sharing on a 2-core machine: one size, working sets differ by variant
+        rows = [("sharing", "packed", "naive", "own_counter", "2T", 16, 1.7, None),
+                ("sharing", "ct_padded", "optimised", "own_counter", "2T", 128, 0.6, None),
+                ("sharing", "padded_128", "reference", "own_counter", "2T", 256, 0.6, None)]
+        code, out, err, man = self.run_report(self.write("s.json", make_doc(rows)))
+        self.assertEqual(code, 0, err)
+        self.assertTrue(self.chart(man, "bars_sharing"))
+        self.assertFalse([c for c in man["charts"] if c["id"] == "sweep_sharing"])
+
     def test_incomplete_run_is_flagged(self):
         doc = make_doc(HASH_ROWS)
         doc["cachetick"]["complete"] = False
