@@ -143,8 +143,8 @@ std::vector<Variant<K>> variants() {
   using Fn = std::function<void(K*, std::size_t)>;
   return {
       {"ct_chunked", Role::optimised,
-       "cachetick: chunks by key (one MSD radix partition above 16 MiB), LSD radix per chunk, "
-       "scratch kept",
+       "cachetick: chunks by key (one MSD radix partition above 16 MiB, u64 keys: 1 MiB), LSD "
+       "radix per chunk, scratch kept",
        [](std::size_t n) -> Fn {
          auto sorter = std::make_shared<cs::KeyChunkedSorter<K>>();
          std::vector<K> warm(n);  // grow and touch the scratch now (see ct_merge)

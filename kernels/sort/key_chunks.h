@@ -11,8 +11,8 @@
 // scatter (read, write), then each chunk is read once into cache and written
 // once to its final place; the remaining digits are sorted while it is there.
 //
-// Up to a size whose data and scratch both stay in L3 (default_fit_elems) the
-// whole range is one chunk, i.e. a plain LSD radix sort: measured, it beats
+// Up to a size measured per key width (default_fit_elems: 16 MiB of elements
+// for 32-bit keys, 1 MiB for 64-bit ones) the whole range is one chunk, i.e. a plain LSD radix sort: measured, it beats
 // partition-then-chunks there, one counting pass fewer.
 //
 // A chunk larger than that budget (keys crowded into few top-byte
@@ -96,15 +96,20 @@ void key_chunk_sort(T* data, T* tmp, std::size_t n, std::size_t fit, const KeyFn
 
 namespace cachetick::sort {
 
-// Largest range sorted by whole-array LSD radix without a partition first:
-// 16 MiB of elements. Measured on the Zen 5 guest (u32, ns/element): at 1M
-// and 4M elements (4 and 16 MiB) the plain radix beat partition + chunks
-// (5.2 vs 6.0, 5.5 vs 6.3) - its scatter streams still hit L3 - while at 16M
-// (64 MiB) it fell to 11.3 against 6.6-7.9. Every CPU of our kind has at
-// least 32 MiB of L3, i.e. room for 16 MiB of data and 16 MiB of scratch.
-template <class T>
+// Largest range sorted by whole-array LSD radix without a partition first.
+// A partition costs two passes over memory and moves the key's remaining
+// passes into cache, so it pays earlier for wider keys. Measured on the Zen 5
+// guest (random keys, ns/element): 32-bit keys, at 1M and 4M elements (4 and
+// 16 MiB) the plain radix beat partition + chunks (5.2 vs 6.0, 5.5 vs 6.3) -
+// its scatter streams still hit L3 - while at 16M (64 MiB) it fell to 11.3
+// against 6.6-7.9: 16 MiB. 64-bit keys (8 passes): at 1M (8 MiB) the
+// partition was faster in 12 of 15 interleaved rounds, twice; at 64K (512
+// KiB) whole radix 7.3 vs 11.8 partitioned: 1 MiB, the L2 of the AMD guests.
+template <class T, class KeyFn = Identity>
 constexpr std::size_t default_fit_elems() {
-  return (std::size_t{16} << 20) / sizeof(T);
+  constexpr std::size_t bytes = sizeof(key_type_t<T, KeyFn>) == 4 ? std::size_t{16} << 20
+                                                                   : std::size_t{1} << 20;
+  return std::max<std::size_t>(1, bytes / sizeof(T));
 }
 
 // Sorts data[0, n) stably by key with scratch[0, n) as the ping-pong partner:
@@ -126,7 +131,7 @@ void key_chunked_sort(T* data, std::size_t n, T* scratch, const KeyFn& key = {},
     }
     return;
   }
-  const std::size_t fit = fit_elems ? fit_elems : default_fit_elems<T>();
+  const std::size_t fit = fit_elems ? fit_elems : default_fit_elems<T, KeyFn>();
   detail::key_chunk_sort(data, scratch, n, fit, key);
 }
 
@@ -137,7 +142,7 @@ template <class T, class KeyFn = Identity>
 class KeyChunkedSorter {
  public:
   explicit KeyChunkedSorter(std::size_t fit_elems = 0, KeyFn key = {})
-      : fit_(fit_elems ? fit_elems : default_fit_elems<T>()), key_(key) {}
+      : fit_(fit_elems ? fit_elems : default_fit_elems<T, KeyFn>()), key_(key) {}
 
   void sort(std::span<T> v) {
     if (v.size() < 2) return;
