@@ -10,6 +10,7 @@
 
 #include "kernels/sort/cache_size.h"
 #include "kernels/sort/chunked_merge_sort.h"
+#include "kernels/sort/key_chunks.h"
 #include "kernels/sort/naive_merge_sort.h"
 #include "kernels/sort/radix_sort.h"
 
@@ -160,6 +161,83 @@ TEST(SortChunked, AroundChunkBoundaries) {
                            "default-chunk n=" + std::to_string(n));
 }
 
+// Chunks by key (key_chunks.h). Small `fit` values force partitions and
+// re-partitions of crowded chunks down to the last digit; 0 is the default
+// (whole-array radix up to 16 MiB).
+const std::size_t kFits[] = {1, 2, 3, 7, 64, 1000, 0};
+
+template <class K>
+void expect_key_chunked_like_std(std::vector<K> in, std::size_t fit, const std::string& what) {
+  std::vector<K> want = in;
+  std::stable_sort(want.begin(), want.end());
+  key_chunked_sort(std::span<K>(in), Identity{}, fit);
+  ASSERT_EQ(in, want) << what << " fit=" << fit;
+}
+
+TEST(SortKeyChunked, EqualsStableSortAllLengthsShapesFits) {
+  for (Shape s : kShapes)
+    for (std::size_t n : lengths())
+      for (std::size_t f : kFits) {
+        expect_key_chunked_like_std(make_keys<std::uint32_t>(n, s, n * 13 + f), f,
+                                    std::string(name(s)) + " u32 n=" + std::to_string(n));
+        if (n <= 5000 || f == 0 || f == 1000)
+          expect_key_chunked_like_std(make_keys<std::uint64_t>(n, s, n * 7 + f), f,
+                                      std::string(name(s)) + " u64 n=" + std::to_string(n));
+      }
+}
+
+TEST(SortKeyChunked, CrowdedAndSkewedKeys) {
+  // Keys that leave the top byte (or several) constant, or crowd most keys
+  // into one top-byte value: the partition must pick a lower digit, and a
+  // chunk above `fit` must be partitioned again.
+  std::mt19937_64 rng(3);
+  for (std::size_t fit : {std::size_t{1}, std::size_t{100}, std::size_t{0}})
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<std::uint32_t> v(20000);
+      for (auto& x : v) {
+        const auto r = static_cast<std::uint32_t>(rng());
+        x = kind == 0   ? r & 0xFFFFu                                 // two top bytes 0
+            : kind == 1 ? (r & 0xFF00FFu)                             // holes in the middle
+            : kind == 2 ? (r % 10 == 0 ? r : 0x7F000000u | (r & 0xFF))  // 90% in one chunk
+                        : 0xABCD0000u | (r & 0x3u);                  // only the low bits vary
+      }
+      expect_key_chunked_like_std(v, fit, "kind=" + std::to_string(kind));
+    }
+  expect_key_chunked_like_std(std::vector<std::uint64_t>(3000, 1ull << 40), 7, "u64 all equal");
+}
+
+TEST(SortKeyChunked, MisalignedAndInteriorRanges) {
+  // Sort a range starting 1..7 elements into a buffer (not 32-byte aligned)
+  // and check nothing outside it moves.
+  for (std::size_t off = 0; off < 8; ++off)
+    for (std::size_t fit : {std::size_t{64}, std::size_t{0}}) {
+      auto buf = make_keys<std::uint32_t>(5000 + 16, Shape::random, off);
+      auto want = buf;
+      std::stable_sort(want.begin() + off, want.begin() + off + 5000);
+      std::vector<std::uint32_t> scratch(5000 + 1);
+      key_chunked_sort(buf.data() + off, 5000, scratch.data() + 1, Identity{}, fit);
+      ASSERT_EQ(buf, want) << "off=" << off << " fit=" << fit;
+      auto mbuf = make_keys<std::uint32_t>(5000 + 16, Shape::random, off + 100);
+      auto mwant = mbuf;
+      std::stable_sort(mwant.begin() + off, mwant.begin() + off + 5000);
+      chunked_merge_sort(mbuf.data() + off, 5000, scratch.data() + 1, Identity{}, fit);
+      ASSERT_EQ(mbuf, mwant) << "merge off=" << off << " chunk=" << fit;
+    }
+}
+
+TEST(SortKeyChunked, SorterReusesScratchAcrossSizes) {
+  KeyChunkedSorter<std::uint32_t> sorter(100);
+  EXPECT_EQ(sorter.fit_elems(), 100u);
+  EXPECT_EQ(KeyChunkedSorter<std::uint64_t>().fit_elems(), default_fit_elems<std::uint64_t>());
+  for (std::size_t n : {1000u, 10u, 0u, 5000u, 4999u, 1u, 20000u}) {
+    auto v = make_keys<std::uint32_t>(n, Shape::random, n);
+    auto want = v;
+    std::stable_sort(want.begin(), want.end());
+    sorter.sort(std::span<std::uint32_t>(v));
+    EXPECT_EQ(v, want) << "n=" << n;
+  }
+}
+
 // The merge alone, on two sorted runs of every length pair up to 40 and some
 // long lopsided ones: covers the vector merge's lane split, its short-rest
 // finish and the scalar fallbacks. uint32_t with Identity takes the AVX2 path
@@ -249,6 +327,17 @@ TEST(SortStability, ChunkedMergeSortPairs) {
   }
 }
 
+TEST(SortStability, KeyChunkedPairs) {
+  for (std::size_t f : {std::size_t{1}, std::size_t{3}, std::size_t{100}, std::size_t{0}}) {
+    expect_stable<Rec, RecKey>(
+        [f](std::vector<Rec>& v) { key_chunked_sort(std::span<Rec>(v), RecKey{}, f); },
+        "key_chunked u32 fit=" + std::to_string(f));
+    expect_stable<Rec64, Rec64Key>(
+        [f](std::vector<Rec64>& v) { key_chunked_sort(std::span<Rec64>(v), Rec64Key{}, f); },
+        "key_chunked u64 fit=" + std::to_string(f));
+  }
+}
+
 TEST(SortStability, RadixNaiveAndNaiveChunkedPairs) {
   expect_stable<Rec, RecKey>([](std::vector<Rec>& v) { radix_sort(std::span<Rec>(v), RecKey{}); },
                              "radix");
@@ -304,10 +393,13 @@ TEST(SortErrors, NullDataWithLengthIsRejected) {
   EXPECT_THROW(chunked_merge_sort<std::uint32_t>(null_data, 4, scratch), std::invalid_argument);
   EXPECT_THROW(radix_sort<std::uint32_t>(null_data, 4, scratch), std::invalid_argument);
   EXPECT_THROW(naive_merge_sort<std::uint32_t>(null_data, 4, scratch), std::invalid_argument);
+  EXPECT_THROW(key_chunked_sort<std::uint32_t>(null_data, 4, scratch), std::invalid_argument);
   std::uint32_t data[4] = {3, 2, 1, 0};
   EXPECT_THROW(chunked_merge_sort<std::uint32_t>(data, 4, null_data), std::invalid_argument);
+  EXPECT_THROW(key_chunked_sort<std::uint32_t>(data, 4, null_data), std::invalid_argument);
   // Null with length 0 is an empty array, not an error.
   EXPECT_NO_THROW(chunked_merge_sort<std::uint32_t>(null_data, 0, null_data));
+  EXPECT_NO_THROW(key_chunked_sort<std::uint32_t>(null_data, 0, null_data));
   EXPECT_EQ(data[0], 3u);  // the rejected calls left the array alone
 }
 

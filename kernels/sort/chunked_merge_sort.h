@@ -1,4 +1,6 @@
 // cachetick's chunked merge sort: sort cache-sized chunks, merge branch-free.
+// (The benchmark's `ct_merge` row. The optimised row, `ct_chunked`, is now
+// key_chunks.h: chunks cut by key need no merge tree; README says by how much.)
 //
 // The shape is the textbook cache-aware sort - cut the array into chunks that
 // fit a cache level, sort each chunk there, merge the sorted chunks - and the
