@@ -134,6 +134,7 @@ struct CtAdapter {
 
 struct CtScalarAdapter : CtAdapter {
   static constexpr const char* name = "ct_scalar";
+  static constexpr Role role = Role::reference;  // the ablation: one optimised variant per group
   static std::uint32_t get_or(const Map& m, std::uint32_t k, std::uint32_t d) { return m.get_or_scalar(k, d); }
   static constexpr const char* note = "the same L1Table, get_or_scalar: one slot at a time, a branch per slot";
 };
