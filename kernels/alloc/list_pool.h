@@ -171,7 +171,7 @@ class BasicListPool {
     CACHETICK_UNPOISON(node, block_);
     base_ = next;
     if (next != nullptr) {
-      __builtin_prefetch(next[0]);
+      __builtin_prefetch(load_word(next));
       top_ = limit_ = next + cap_;
     } else {
       top_ = limit_ = nullptr;
