@@ -227,7 +227,7 @@ TEST(FixedPool, AllocatesInAddressOrderAfterRandomFrees) {
   std::vector<void*> order = v;
   std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
   for (void* p : order) pool.deallocate(p);
-  // The LIFO cache gives back the last 32 frees first (free order); then
+  // The LIFO cache gives back the last kCache frees first (free order); then
   // the current group (the page's last), then the page from its start: one
   // step back after the cache, everything else ascending.
   std::vector<void*> got(n);
