@@ -96,9 +96,14 @@ const Keys& keys_for(std::size_t n, KeySet ks) {
 constexpr std::size_t kBlock = 1024;  // lookups per benchmark iteration
 
 // Queries: long enough that the branch predictor cannot learn the sequence
-// (16 Ki) and, for big tables, that one pass touches most of the table.
+// and, for big tables, that one pass touches most of the table. 16 Ki was
+// not enough on AMD Zen 5: its predictor learned the repeated 16 Ki stream,
+// and the branchy one-slot probe read 0.84-0.91 ns per lookup on "random"
+// hits and misses (ct 1.02-1.14) where a 64 Ki stream gives 5.2-6.0 (ct
+// 1.07): CPU time, standalone copy of this loop, 4096 keys, Zen 5 guest,
+// issue 20. 64 Ki queries (256 KiB) stay in L2 on every CPU of our kind.
 std::size_t query_count(std::size_t n) {
-  std::size_t q = 16384;
+  std::size_t q = 65536;
   while (q < n && q < (std::size_t{1} << 22)) q *= 2;
   return q;
 }
@@ -134,6 +139,7 @@ struct CtAdapter {
 
 struct CtScalarAdapter : CtAdapter {
   static constexpr const char* name = "ct_scalar";
+  static constexpr Role role = Role::reference;  // the ablation: one optimised variant per group
   static std::uint32_t get_or(const Map& m, std::uint32_t k, std::uint32_t d) { return m.get_or_scalar(k, d); }
   static constexpr const char* note = "the same L1Table, get_or_scalar: one slot at a time, a branch per slot";
 };

@@ -16,6 +16,7 @@
 // peer, glibc included, is called through a function pointer: the cost of the
 // PLT call a program pays for a shared-library malloc.
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <array>
@@ -42,6 +43,7 @@
 #if CACHETICK_HAVE_PREFIXED_JEMALLOC
 extern "C" void* cachetick_je_malloc(std::size_t);
 extern "C" void cachetick_je_free(void*);
+extern "C" int cachetick_je_mallctl(const char*, void*, std::size_t*, void*, std::size_t);
 #endif
 
 namespace {
@@ -53,11 +55,23 @@ constexpr std::size_t kAlign = alignof(std::max_align_t);  // what malloc promis
 
 // ---------------------------------------------------------------- peers ---
 
+// A process-wide allocator keeps what earlier rows freed (cached pages,
+// thread caches, retained segments), so without a reset a row's figure
+// depends on what ran before it in the process (issue 17: mimalloc
+// random_1m/64B 24 ns in a full suite, 357 alone). Every row of a malloc
+// peer starts by returning the allocator's free memory to the system:
+// the state of a fresh process, whatever ran before.
 struct MallocFns {
   void* (*alloc)(std::size_t) = nullptr;
   void (*release)(void*) = nullptr;
+  void (*settle)() = nullptr;  // return cached free memory (may be null)
   std::string error;  // why the allocator is unavailable
 };
+
+template <class Fn>
+Fn sym(void* h, const char* name) {
+  return reinterpret_cast<Fn>(dlsym(h, name));
+}
 
 MallocFns load(const char* lib, const char* alloc_sym, const char* free_sym) {
   MallocFns f;
@@ -66,35 +80,59 @@ MallocFns load(const char* lib, const char* alloc_sym, const char* free_sym) {
     f.error = std::string("dlopen ") + lib + ": " + dlerror();
     return f;
   }
-  f.alloc = reinterpret_cast<void* (*)(std::size_t)>(dlsym(h, alloc_sym));
-  f.release = reinterpret_cast<void (*)(void*)>(dlsym(h, free_sym));
+  f.alloc = sym<void* (*)(std::size_t)>(h, alloc_sym);
+  f.release = sym<void (*)(void*)>(h, free_sym);
   if (f.alloc == nullptr || f.release == nullptr) f.error = std::string(lib) + ": symbols missing";
   return f;  // never dlclose: blocks may outlive a benchmark
 }
+
+void glibc_settle() { malloc_trim(0); }
 
 const MallocFns& glibc_fns() {
   static const MallocFns f = [] {
     MallocFns m;
     m.alloc = &std::malloc;
     m.release = &std::free;
+    m.settle = &glibc_settle;
     return m;
   }();
   return f;
 }
 const MallocFns& mimalloc_fns() {
-  static const MallocFns f = load("libmimalloc.so.2", "mi_malloc", "mi_free");
+  static const MallocFns f = [] {
+    MallocFns m = load("libmimalloc.so.2", "mi_malloc", "mi_free");
+    static void (*collect)(bool) = nullptr;
+    if (void* h = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD))
+      collect = sym<void (*)(bool)>(h, "mi_collect");
+    if (collect != nullptr) m.settle = [] { collect(true); };
+    return m;
+  }();
   return f;
 }
 const MallocFns& tcmalloc_fns() {
-  static const MallocFns f = load("libtcmalloc_minimal.so.4", "tc_malloc", "tc_free");
+  static const MallocFns f = [] {
+    MallocFns m = load("libtcmalloc_minimal.so.4", "tc_malloc", "tc_free");
+    if (void* h = dlopen("libtcmalloc_minimal.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD))
+      m.settle = sym<void (*)()>(h, "MallocExtension_ReleaseFreeMemory");
+    return m;
+  }();
   return f;
 }
+#if CACHETICK_HAVE_PREFIXED_JEMALLOC
+void jemalloc_settle() {
+  // Flush this thread's cache, then purge every arena (4096 =
+  // MALLCTL_ARENAS_ALL).
+  cachetick_je_mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
+  cachetick_je_mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+}
+#endif
 const MallocFns& jemalloc_fns() {
   static const MallocFns f = [] {
     MallocFns m;
 #if CACHETICK_HAVE_PREFIXED_JEMALLOC
     m.alloc = &cachetick_je_malloc;
     m.release = &cachetick_je_free;
+    m.settle = &jemalloc_settle;
 #else
     m.error = "built without the prefixed jemalloc archive (libjemalloc_pic.a not found)";
 #endif
@@ -108,7 +146,9 @@ const MallocFns& jemalloc_fns() {
 
 class MallocAdapter {
  public:
-  MallocAdapter(const MallocFns& f, std::size_t) : f_(f) {}
+  MallocAdapter(const MallocFns& f, std::size_t) : f_(f) {
+    if (f_.settle != nullptr) f_.settle();  // a defined start: see MallocFns
+  }
   void* alloc(std::size_t n) {
     void* p = f_.alloc(n);
     if (p == nullptr) throw std::bad_alloc();
@@ -343,6 +383,9 @@ void run_or_skip(benchmark::State& st, Probe& pr, WhyNot why, Body body) {
     pr.run(st, [] {});  // the loop does not execute after SkipWithError
     return;
   }
+  // Every row, pools included (their chunks come from glibc), starts from a
+  // trimmed glibc heap; a malloc peer's adapter settles its own allocator.
+  glibc_settle();
   body();
 }
 
@@ -424,12 +467,14 @@ void register_malloc(const std::string& variant, const std::string& note) {
 
 CACHETICK_FAMILY(pool, "Fixed-size pools vs malloc: ns per allocation+free, 16-256 B, hot/LIFO/random/churn") {
   register_fixed("ct_pool", Role::optimised,
-                 "cachetick pool: per-page free bitmaps, address-ordered refills, 128-block LIFO cache",
+                 "cachetick pool: per-page free bitmaps, address-ordered refills, 1024-block LIFO cache",
                  [](std::size_t n) { return std::make_unique<CtPool>(n); });
-  register_fixed("ct_pool_batched", Role::optimised,
+  // The previous designs stay as reference rows: one optimised variant per
+  // group (the reference of paired comparisons).
+  register_fixed("ct_pool_batched", Role::reference,
                  "cachetick's previous pool: intrusive free list batched in the free blocks (<=63 per node)",
                  [](std::size_t n) { return std::make_unique<CtListPool<63>>(n); });
-  register_fixed("ct_pool_list", Role::optimised,
+  register_fixed("ct_pool_list", Role::reference,
                  "cachetick list pool, batch 0: the textbook one-pointer intrusive free list",
                  [](std::size_t n) { return std::make_unique<CtListPool<0>>(n); });
   register_fixed("naive_pool", Role::naive, "cookbook pool (fixed): stack of separately malloc'ed blocks",
@@ -453,9 +498,9 @@ CACHETICK_FAMILY(pool, "Fixed-size pools vs malloc: ns per allocation+free, 16-2
 
   register_churn("ct_pool", Role::optimised, "one ct_pool per size class 16..256",
                  [] { return std::make_unique<SizeClassed<CtPool>>(0); });
-  register_churn("ct_pool_batched", Role::optimised, "one batched-list pool per size class",
+  register_churn("ct_pool_batched", Role::reference, "one batched-list pool per size class",
                  [] { return std::make_unique<SizeClassed<CtListPool<63>>>(0); });
-  register_churn("ct_pool_list", Role::optimised, "one textbook-list pool per size class",
+  register_churn("ct_pool_list", Role::reference, "one textbook-list pool per size class",
                  [] { return std::make_unique<SizeClassed<CtListPool<0>>>(0); });
   register_churn("naive_pool", Role::naive, "one naive pool per size class",
                  [] { return std::make_unique<SizeClassed<Naive>>(0); });

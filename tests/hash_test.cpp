@@ -388,6 +388,44 @@ TEST(L1Table, CraftedCollisionsHitTheDisplacementBound) {
   EXPECT_TRUE(t.empty());
 }
 
+// The displacement bound with an explicit geometry: random keys CAN reach it
+// before max_entries in a small table loaded past 1/2 (issue 20's audit:
+// L1Table(16, 12) in 23% of random fills). This fill answers `full` at 6 of 8
+// keys, and the refusal changes nothing.
+TEST(L1Table, ExplicitGeometryMayRefuseBeforeMaxEntries) {
+  L1Table t(16, 8);
+  Model m;
+  for (std::uint32_t k : {1177774495u, 3684099009u, 3879157124u, 554442107u, 3897627697u, 3895612981u}) {
+    ASSERT_EQ(t.insert(k, k ^ 1), InsertResult::inserted);
+    m[k] = k ^ 1;
+  }
+  EXPECT_EQ(t.insert(3946691751u, 7), InsertResult::full);
+  EXPECT_EQ(t.size(), 6u);
+  expect_same_contents(t, m);
+}
+
+// Tables sized by slots_for() keep the promise: random fills always reach
+// max_entries (below 256 slots the bound is unreachable by construction; from
+// 256 slots at 1/2 load it needs a run of slots/2 - 2 keys).
+TEST(L1Table, SizedTablesFillToMaxEntries) {
+  std::mt19937 rng(20);
+  for (std::size_t n : {1u, 2u, 5u, 8u, 12u, 60u, 100u, 128u, 200u, 1000u}) {
+    for (int fill = 0; fill < 300; ++fill) {
+      L1Table t(n);
+      Model m;
+      while (m.size() < n) {
+        const std::uint32_t k = rng();
+        if (m.count(k)) continue;
+        ASSERT_EQ(t.insert(k, 1), InsertResult::inserted) << n << " keys, fill " << fill << ", at " << m.size();
+        m[k] = 1;
+      }
+      std::uint32_t k = rng();
+      while (m.count(k)) k = rng();
+      ASSERT_EQ(t.insert(k, 1), InsertResult::full);
+    }
+  }
+}
+
 // Wrap-around: keys homed in the last slots spill into slot 0 onward.
 TEST(L1Table, RunsWrapAroundTheEnd) {
   L1Table t(16, 12);

@@ -227,7 +227,7 @@ TEST(FixedPool, AllocatesInAddressOrderAfterRandomFrees) {
   std::vector<void*> order = v;
   std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
   for (void* p : order) pool.deallocate(p);
-  // The LIFO cache gives back the last 32 frees first (free order); then
+  // The LIFO cache gives back the last kCache frees first (free order); then
   // the current group (the page's last), then the page from its start: one
   // step back after the cache, everything else ascending.
   std::vector<void*> got(n);
@@ -408,6 +408,49 @@ TEST(PoolDeathTest, UseAfterFreeSeenByAsan) {
   void* b = pool.allocate();
   pool.deallocate(a);  // free blocks are poisoned
   pool.deallocate(b);
+  EXPECT_DEATH(std::memset(b, 0, 8), "use-after-poison");
+}
+
+// Every freed block is poisoned whatever the pool keeps in it (ListPool's
+// list nodes live in free blocks: the head node too, issue 20's audit found
+// it unpoisoned), and every block handed out again is unpoisoned.
+template <class Pool>
+void expect_freed_poisoned(Pool& pool, std::size_t size, std::size_t n) {
+  std::vector<void*> ptrs(n);
+  for (auto& p : ptrs) p = pool.allocate();
+  std::shuffle(ptrs.begin(), ptrs.end(), std::mt19937_64(5));
+  for (void* p : ptrs) pool.deallocate(p);
+  std::size_t poisoned = 0;
+  for (void* p : ptrs) poisoned += __asan_address_is_poisoned(p) ? 1 : 0;
+  EXPECT_EQ(poisoned, n) << "block " << size << " B";
+  for (auto& p : ptrs) {
+    p = pool.allocate();
+    ASSERT_EQ(__asan_region_is_poisoned(p, size), nullptr) << "allocated block still poisoned";
+    stamp(p, size, 1);
+  }
+  for (void* p : ptrs) pool.deallocate(p);
+}
+
+TEST(PoolAsan, EveryFreedBlockIsPoisoned) {
+  for (std::size_t size : {16u, 64u, 256u}) {
+    for (std::size_t batch : {0u, 1u, 63u}) {
+      CheckedListPool pool(size, 16, small_list_chunks(batch));
+      expect_freed_poisoned(pool, size, 100);
+    }
+    CheckedFixedPool fixed(size);
+    expect_freed_poisoned(fixed, size, 100);
+  }
+}
+
+// The textbook list (batch 0): the block freed last heads the list and holds
+// its `next` pointer; a write through the freed pointer is still reported.
+TEST(PoolDeathTest, ListPoolHeadNodeUseAfterFreeSeenByAsan) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  CheckedListPool pool(64, 16, small_list_chunks(0));
+  void* a = pool.allocate();
+  void* b = pool.allocate();
+  pool.deallocate(a);
+  pool.deallocate(b);  // b is the head node now
   EXPECT_DEATH(std::memset(b, 0, 8), "use-after-poison");
 }
 #endif

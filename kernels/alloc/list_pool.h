@@ -95,7 +95,7 @@ class BasicListPool {
     void* p;
     void** t = top_;
     if (CACHETICK_LIKELY(t != base_)) {
-      p = *t;
+      p = load_word(t);
       top_ = t - 1;
       CACHETICK_UNPOISON(p, block_);
     } else if (base_ != nullptr) {
@@ -113,14 +113,16 @@ class BasicListPool {
     if constexpr (Checks) checker_.on_deallocate(p);
     void** t = top_;
     if (CACHETICK_LIKELY(t != limit_)) {
-      t[1] = p;
+      store_word(t + 1, p);
       top_ = t + 1;
       CACHETICK_POISON(p, block_);
     } else {
       // The head node is full (or there is none): the freed block becomes
-      // the new, empty head node.
+      // the new, empty head node. Poisoned like any free block: only the
+      // pool's own accesses to it unpoison a word (load_word/store_word).
       void** node = static_cast<void**>(p);
-      node[0] = base_;
+      CACHETICK_POISON(p, block_);
+      store_word(node, base_);
       base_ = top_ = node;
       limit_ = node + cap_;
     }
@@ -165,15 +167,32 @@ class BasicListPool {
   // now, so the following switch finds it in cache.
   void* pop_node() {
     void** node = base_;
-    void** next = static_cast<void**>(node[0]);
+    void** next = static_cast<void**>(load_word(node));
+    CACHETICK_UNPOISON(node, block_);
     base_ = next;
     if (next != nullptr) {
-      __builtin_prefetch(next[0]);
+      __builtin_prefetch(load_word(next));
       top_ = limit_ = next + cap_;
     } else {
       top_ = limit_ = nullptr;
     }
     return node;
+  }
+
+  // A word of a list node. Nodes are free blocks, poisoned under ASan so
+  // that a user's write through a freed pointer is reported (the head node
+  // included); the pool unpoisons the one word it reads or writes, for that
+  // access only. Without ASan these are a plain load and store.
+  static CACHETICK_INLINE void* load_word(void** w) {
+    CACHETICK_UNPOISON(w, sizeof(void*));
+    void* v = *w;
+    CACHETICK_POISON(w, sizeof(void*));
+    return v;
+  }
+  static CACHETICK_INLINE void store_word(void** w, void* v) {
+    CACHETICK_UNPOISON(w, sizeof(void*));
+    *w = v;
+    CACHETICK_POISON(w, sizeof(void*));
   }
 
   CACHETICK_NOINLINE void* carve() {
