@@ -34,11 +34,11 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
   }
   std::size_t w = 4;
   for (const Entry* e : chosen) w = std::max(w, e->spec.name().size());
-  std::printf("%-*s  %-9s  %-10s %8s  %10s  %s\n", static_cast<int>(w), "name", "role", "op",
+  std::printf("%-*s  %-9s  %-10s %10s  %10s  %s\n", static_cast<int>(w), "name", "role", "op",
               "ops/iter", "working set", "note");
   for (const Entry* e : chosen) {
     const Spec& s = e->spec;
-    std::printf("%-*s  %-9s  %-10s %8g  %10s  %s\n", static_cast<int>(w), s.name().c_str(),
+    std::printf("%-*s  %-9s  %-10s %10.10g  %10s  %s\n", static_cast<int>(w), s.name().c_str(),
                 to_string(s.role), s.op.c_str(), s.ops_per_iter,
                 s.working_set_bytes ? format_bytes(s.working_set_bytes).c_str() : "-",
                 s.note.c_str());
