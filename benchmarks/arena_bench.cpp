@@ -328,7 +328,7 @@ CACHETICK_FAMILY(arena, "Bump arena vs heap: ns per allocation (reset included),
   const Variant variants[] = {
       {"ct_arena", Role::optimised, "cachetick bump arena (inline fast path, reset keeps first chunk)",
        &request<CtArena>, &list_ct_arena},
-      {"ct_arena_pmr", Role::optimised, "cachetick arena through ArenaResource + polymorphic_allocator",
+      {"ct_arena_pmr", Role::reference, "cachetick arena through ArenaResource + polymorphic_allocator",
        &request<CtArenaPmr>, nullptr},
       {"naive_arena", Role::naive, "cookbook arena (alignment fixed): one fixed malloc'ed buffer",
        &request<NaiveArenaPolicy>, &list_naive_arena},

@@ -391,7 +391,7 @@ void register_map() {
                 benchmark::DoNotOptimize(acc);
               });
             });
-    add_map("ct_interner_absl_map", Role::optimised, len, "absl::flat_hash_map<id,value>",
+    add_map("ct_interner_absl_map", Role::reference, len, "absl::flat_hash_map<id,value>",
             [](auto& st, Probe& p, Pairs& pr) {
               absl::flat_hash_map<cs::StringId, std::uint64_t> m;
               for (std::size_t i = 0; i < pr.in.size(); ++i) m[static_cast<cs::StringId>(i)] = i * 3;
