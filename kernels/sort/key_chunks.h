@@ -42,13 +42,7 @@ bool partition_top_digit(const T* src, T* dst, std::size_t n, const KeyFn& key,
                          std::array<std::size_t, 257>& start) {
   using K = key_type_t<T, KeyFn>;
   constexpr int kDigits = sizeof(K);
-  std::array<std::array<std::size_t, 256>, kDigits> count{};
-  for (std::size_t i = 0; i < n; ++i) {
-    const K k = key(src[i]);
-    [&]<std::size_t... d>(std::index_sequence<d...>) {
-      (++count[d][(k >> (8 * d)) & 0xFF], ...);
-    }(std::make_index_sequence<kDigits>{});
-  }
+  const auto count = count_digits(src, n, key);
   const K first = key(src[0]);
   int d = kDigits - 1;
   while (d >= 0 && count[d][(first >> (8 * d)) & 0xFF] == n) --d;

@@ -65,6 +65,24 @@ int presorted(const T* src, std::size_t n, const KeyFn& key) {
   return i >= n ? -1 : 0;
 }
 
+// One counting pass for every digit: the keys are read once, not per digit.
+// Counts in size_t: a chunk is small, but the floor sorts whole arrays.
+template <class T, class KeyFn>
+auto count_digits(const T* src, std::size_t n, const KeyFn& key) {
+  using K = key_type_t<T, KeyFn>;
+  constexpr int kDigits = sizeof(K);
+  std::array<std::array<std::size_t, 256>, kDigits> count{};
+  for (std::size_t i = 0; i < n; ++i) {
+    const K k = key(src[i]);
+    // Spelled out per digit (a fold, not a loop over d): GCC -O2 does not
+    // unroll the loop, and the rolled version costs 2-3x in this pass.
+    [&]<std::size_t... d>(std::index_sequence<d...>) {
+      (++count[d][(k >> (8 * d)) & 0xFF], ...);
+    }(std::make_index_sequence<kDigits>{});
+  }
+  return count;
+}
+
 // Sorts src[0, n) using tmp[0, n) as the other half of a ping-pong pair and
 // returns whichever of the two now holds the sorted elements. Both buffers
 // are used; neither is allocated here.
@@ -80,17 +98,7 @@ T* radix_sort_ping_pong(T* src, T* tmp, std::size_t n, const KeyFn& key) {
     return tmp;
   }
 
-  // One counting pass for every digit: the keys are read once, not per digit.
-  // Counts in size_t: a chunk is small, but the floor sorts whole arrays.
-  std::array<std::array<std::size_t, 256>, kDigits> count{};
-  for (std::size_t i = 0; i < n; ++i) {
-    const K k = key(src[i]);
-    // Spelled out per digit (a fold, not a loop over d): GCC -O2 does not
-    // unroll the loop, and the rolled version costs 2-3x in this pass.
-    [&]<std::size_t... d>(std::index_sequence<d...>) {
-      (++count[d][(k >> (8 * d)) & 0xFF], ...);
-    }(std::make_index_sequence<kDigits>{});
-  }
+  auto count = count_digits(src, n, key);
 
   const K first = key(src[0]);
   for (int d = 0; d < kDigits; ++d) {
