@@ -150,7 +150,7 @@ class CompareTest(unittest.TestCase):
         new = self.write("n.json", time_doc({"t/x/w/1": [12.0, 12.2, 11.9, 12.1, 12.3]}))
         rc, out = self.run_compare(base, new)
         self.assertEqual(rc, 1, out)
-        self.assertIn("REGRESSED t/x/w/1: time +21.0%", out)
+        self.assertIn("REGRESSED t/x/w/1: time +20.6% (interval +17.8%..+23.0%)", out)
 
     def test_time_significant_but_small_passes(self):
         base = self.write("b.json", time_doc({"t/x/w/1": [10.0, 10.01, 10.02, 10.03, 10.04]}))
@@ -168,8 +168,10 @@ class CompareTest(unittest.TestCase):
         base = self.write("b.json", time_doc({"t/x/w/1": [10, 10, 10]}))
         new = self.write("n.json", time_doc({"t/x/w/1": [20, 20, 20]}))
         rc, out = self.run_compare(base, new)
-        self.assertEqual(rc, 0, out)
-        self.assertIn("Untested: 1", out)
+        self.assertEqual(rc, 0, out)  # not a regression, and not hidden as a pass either
+        self.assertIn("t/x/w/1          10.0        20.0   +100.0%                 -    3/3  not enough samples", out)
+        self.assertIn("Not enough samples: 1 timing row(s) cannot be judged: with 3 and 3", out)
+        self.assertIn("Gate: NOTHING JUDGED: 1 benchmark(s) compared: 1 not enough samples to judge", out)
 
     def test_time_on_a_shared_core_is_shown_not_judged(self):
         slow = {"t/x/w/1": [12.0, 12.2, 11.9, 12.1, 12.3], "t/y/w/1": [5.0, 5.1, 4.9, 5.0, 5.2]}
