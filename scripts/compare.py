@@ -220,9 +220,11 @@ def machine_lines(base, new, judged):
     """The first lines of the output: whether both files come from one machine."""
     if judged.machines:
         names = ", ".join(k for k, _, _ in judged.machines)
-        return ([f"Different machines ({names}): timings are not judged"
-                 + (" (--judge-across-machines: judged anyway)." if judged.judge_across else
-                    "; --judge-across-machines judges them. Simulated counts are still judged.")]
+        return ([f"Different machines ({names}): "
+                 + ("timings judged anyway (--judge-across-machines): a change may be the machine's, "
+                    "not the code's." if judged.judge_across else
+                    "timings are not judged; --judge-across-machines judges them. Simulated counts are "
+                    "still judged.")]
                 + [f"  {k}: baseline {b!r}, new {n!r}" for k, b, n in judged.machines] + [""])
     same = {k: v for k, v in base.machine_facts.items() if new.machine_facts.get(k) == v}
     if not same:
@@ -420,8 +422,7 @@ def time_table(rows, rules):
         lines.append(f"{n:<{w}} {sig3(t.base):>11} {sig3(t.new):>11} {pct(t.change):>9} {iv:>17} "
                      f"{reps:>6}  {time_mark(v)}")
         md.append(f"| `{n}` | {sig3(t.base)} | {sig3(t.new)} | {pct(t.change)} | {iv} | {reps} | {time_mark(v)} |")
-    note = ("Timings: medians of the samples (repetitions or paired rounds); new/base: "
-            f"{vd.time_rule_text(rules.time)}.")
+    note = f"Timings: ns/op are the medians of the samples; {vd.time_rule_text(rules.time)}."
     return lines + ["", note], md + ["", note]
 
 
