@@ -139,11 +139,12 @@ def rules_from(args):
 class Judged:
     """Every common benchmark's verdict, in file order, and the input problems."""
 
-    def __init__(self):
+    def __init__(self, machines=(), judge_across=False):
         self.rows = []      # (name, kind, Verdict)
         self.problems = []  # bad input, in words
         self.shared = []    # (name, which side, its core share)
-        self.machines = []  # (fact, baseline's, new's) that differ
+        self.machines = list(machines)  # (fact, baseline's, new's) that differ
+        self.judge_across = judge_across  # --judge-across-machines
         self.ratios = []    # (name, vd.RatioChange) of rows paired in both files
 
     def named(self, status, kind=None):
@@ -264,10 +265,10 @@ def main(argv):
         print(f"compare.py: not judged: {environment_text(env_diff)}. Regenerate the baseline in this "
               "environment to gate here (scripts/baseline.sh).")
         return EXIT_OK
-    judged = Judged()
-    judged.machines = vd.machine_differences(base.machine_facts, new.machine_facts)
-    judged.judge_across = rules.time.judge_across_machines
-    print("\n".join(machine_lines(base, new, judged)))
+    judged = Judged(vd.machine_differences(base.machine_facts, new.machine_facts),
+                    rules.time.judge_across_machines)
+    machines = machine_lines(base, new, judged)
+    print("\n".join(machines))
     judged.problems += file_problems(base, new, env_diff)
     names = common_names(base, new, flt, judged.problems)
     judge_all(base, new, names, rules, judged)
@@ -275,7 +276,7 @@ def main(argv):
     lines, md = render(judged, rules)
     lines_r, md_r = ratio_lines(judged, rules)
     print("\n".join(lines + lines_r))
-    md += md_r
+    md = [("- " + m.strip()) if m.startswith("  ") else m for m in machines] + md + md_r
     print_notes(judged, rules)
     for p in judged.problems:
         print(f"compare.py: bad input: {p}", file=sys.stderr)
