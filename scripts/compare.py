@@ -307,7 +307,9 @@ def tally(judged):
 def gate_verdict(judged, n_common):
     """The one-line verdict and the exit code."""
     if judged.problems:
-        return f"BAD INPUT ({len(judged.problems)} problem(s)); see above", EXIT_BAD_INPUT
+        return (f"BAD INPUT ({len(judged.problems)} problem(s)); see above"
+                + (f"; of the rest, {len(judged.rows)} compared: {tally(judged)}" if judged.rows else "")), \
+            EXIT_BAD_INPUT
     regressions = judged.named(vd.REGRESSION)
     judged_rows = [v for _, _, v in judged.rows if v.status in (vd.REGRESSION, vd.IMPROVEMENT, vd.UNCHANGED)]
     head = (f"FAILED: {len(regressions)} regression(s)" if regressions else
