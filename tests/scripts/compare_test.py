@@ -334,6 +334,23 @@ class CompareTest(unittest.TestCase):
         self.assertIn("- `hash/robin/miss/4096` vs ct: 1.30 [1.27-1.33] -> 1.50 [1.45-1.55]: relatively slower",
                       text)
 
+    def test_plain_google_benchmark_files_from_other_core_counts(self):
+        base = time_doc({"BM_x": [10.0, 10.1, 9.9, 10.2, 10.0]}, cachetick=False)
+        new = time_doc({"BM_x": [15.0, 15.1, 14.9, 15.2, 15.0]}, cachetick=False)
+        base["context"]["num_cpus"], new["context"]["num_cpus"] = 2, 8
+        rc, out = self.run_compare(self.write("b.json", base), self.write("n.json", new))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("  cores: baseline 2, new 8", out)
+        self.assertNotIn("REGRESSED", out)
+
+    def test_a_bad_paired_block_is_bad_input(self):
+        doc = paired_doc({self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.3, 1.27, 1.33))}})
+        for e in doc["benchmarks"]:
+            if "paired" in e["cachetick"]:
+                e["cachetick"]["paired"]["lo"] = 1.4  # above the ratio
+        ok = self.write("ok.json", paired_doc({self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, None)}}))
+        self.assertBad(*self.run_compare(ok, self.write("bad.json", doc)), "bad 'paired' block")
+
     # ---- bad input: exit 2, a message, no traceback ---------------------------------
 
     def assertBad(self, rc, out, pattern):
