@@ -6,7 +6,7 @@ result files go through the regression gate (compare.py, as CI runs it) and
 the report's baseline comparison (report.py, in-process), and every
 benchmark must get the same verdict from both.
 
-Run: /usr/bin/python3 tests/scripts/verdict_test.py   (needs matplotlib and scipy)
+Run: /usr/bin/python3 tests/scripts/verdict_test.py   (needs matplotlib; the rules need only the standard library)
 """
 
 import contextlib
