@@ -117,6 +117,12 @@ TEST(SmallvecRandom, RangesAgainstStdVector) {
     });
 }
 
+TEST(SmallvecRandom, TwoBytesInline) {
+  // An inline buffer smaller than any pointer in the header.
+  for (std::uint64_t seed = 1; seed <= 10; ++seed)
+    random_walk<std::uint8_t, 2>(seed, 1500, [](std::uint64_t r) { return static_cast<std::uint8_t>(r); });
+}
+
 TEST(Smallvec, ByValueGrowthKeepsEveryElement) {
   // Each doubling (8 -> 16 -> 32 ... 1024) copies the elements, then the new one.
   SmallVec<Range, 8> v;
