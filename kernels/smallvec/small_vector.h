@@ -27,7 +27,7 @@
 // not trivially relocatable). Sizes here, for 8-byte elements and N = 8:
 // cachetick 88 B, absl 72 B, boost 88 B, std::vector 24 B + heap.
 //
-// Why end and limit POINTERS, not 32-bit size and capacity (16 B less a
+// Why end and limit POINTERS, not 32-bit size and capacity (a 16 B
 // header, this class's first layout): push_back in a loop. An element
 // store may write any object of the element's member types; with a
 // uint32_t size_ and T = {uint32 lo, hi}, GCC must assume each pushed
@@ -37,7 +37,7 @@
 // be written by a store of T's uint32 fields (strict aliasing), so end_
 // stays in a register for the whole loop, exactly as std::vector's finish
 // pointer does, and the push is a compare, a store and an add. Measured:
-// README.md ("push_back").
+// README.md ("Why pointers"), with the 16 B layouts tried.
 //
 // Growth: the first spill allocates 2N (not N+1, and not std::vector's
 // 1-2-4-8 ladder), then doubles. push_back's fast path is a compare and a
