@@ -35,6 +35,9 @@ import cachetick_results as cr  # noqa: E402
 import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
+from charts_style import (  # noqa: E402
+    HOST_COLOURS, HOST_HATCH, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
+    legend_rows, log_axis, op_unit, role_labels, sizes_in_order, slug, text_overlaps, variant_styles)
 
 import matplotlib  # noqa: E402
 
@@ -43,33 +46,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-# Same bytes in, same SVG out: reference charts do not churn in git.
-plt.rcParams.update({
-    "svg.hashsalt": "cachetick", "svg.fonttype": "none", "font.size": 9,
-    "axes.titlesize": 10, "axes.titleweight": "bold", "figure.titlesize": 12,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.axisbelow": True,
-    "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
-    "legend.fontsize": 8, "legend.frameon": False,
-})
-
-# Colour says the role, hatching says "a library": optimised in blues, naive
-# in reds, peers in distinct earthy/green/purple hues with hatching (so they
-# read in greyscale too), reference in grey dots.
-ROLE_COLOURS = {
-    "optimised": ["#1f4e9c", "#3d85d8", "#84b6ee", "#0b2d5e", "#5f9bd4"],
-    "naive": ["#b2312a", "#e07a5f", "#7a1e18", "#f0a58f"],
-    "peer": ["#e69f00", "#009e73", "#cc79a7", "#8c6d31", "#bcbd22", "#9467bd", "#17becf",
-             "#f0e442", "#7f7f7f", "#b5651d", "#2ca02c", "#ff9896"],
-    "reference": ["#9e9e9e", "#cfcfcf"],
-    "unknown": ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                "#7f7f7f", "#bcbd22", "#17becf"],
-}
-ROLE_HATCH = {"optimised": "", "naive": "", "peer": "////", "reference": "....", "unknown": ""}
-ROLE_LINE = {"optimised": "-", "naive": "-", "peer": "--", "reference": ":", "unknown": "-"}
-ROLE_MARK = {"optimised": "o", "naive": "s", "peer": "^", "reference": "x", "unknown": "o"}
-ROLE_ORDER = {r: i for i, r in enumerate(cr.ROLES)}
-HOST_COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
-HOST_HATCH = ["", "////", "....", "xxxx", "\\\\\\\\", "++"]
 STATUS_STYLE = {  # baseline vs new (verdict.py decides); regressions are dark red, crossed and marked
     vd.REGRESSION: dict(color="#b2182b", hatch="xxxx", edgecolor="black", mark="\u25b2 slower"),
     vd.IMPROVEMENT: dict(color="#1a7a3c", hatch="", edgecolor="black", mark="\u25bc faster"),
@@ -77,57 +53,6 @@ STATUS_STYLE = {  # baseline vs new (verdict.py decides); regressions are dark r
     vd.UNTESTED: dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
     vd.SHARED_CORE: dict(color="white", hatch="////", edgecolor="#555555", mark="shared"),
 }
-LOG_RATIO = 20  # a panel whose values span more than this goes to log scale
-
-
-def slug(s):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(s)).strip("-") or "x"
-
-
-def bytes_formatter():
-    return FuncFormatter(lambda x, _: cr.format_bytes(x) if x > 0 else "")
-
-
-# ---------------------------------------------------------------------------
-# Variants and their look
-
-def variant_styles(rows):
-    """variant -> (role, colour, hatch), consistent across a family's charts."""
-    roles = {}
-    for r in rows:
-        roles.setdefault(r.variant, r.role)
-    order = sorted(roles, key=lambda v: (ROLE_ORDER.get(roles[v], 9), first_index(rows, v)))
-    used = {}
-    out = {}
-    for v in order:
-        role = roles[v]
-        pal = ROLE_COLOURS.get(role, ROLE_COLOURS["unknown"])
-        i = used.get(role, 0)
-        used[role] = i + 1
-        out[v] = (role, pal[i % len(pal)], ROLE_HATCH.get(role, ""))
-    return out
-
-
-def role_labels(styles):
-    return {v: v if role == "unknown" else f"{v} ({role})" for v, (role, _, _) in styles.items()}
-
-
-def first_index(rows, variant):
-    return next(i for i, r in enumerate(rows) if r.variant == variant)
-
-
-def sizes_in_order(rows):
-    """Size labels sorted by size (then by first appearance)."""
-    labels = ordered(r.size_label for r in rows)
-    size = {}
-    for r in rows:
-        size.setdefault(r.size_label, r.size if r.size is not None else math.inf)
-    return sorted(labels, key=lambda l: (size[l], labels.index(l)))
-
-
-def op_unit(rows):
-    ops = ordered(r.op for r in rows)
-    return ops[0] if len(ops) == 1 else "op"
 
 
 # ---------------------------------------------------------------------------
@@ -140,15 +65,6 @@ def set_value_scale(ax, values, extra=()):
         return True
     ax.set_ylim(bottom=0)
     return False
-
-
-def log_axis(axis, vals):
-    """Log scale labelled 1, 2, 5, 10, 20, 50...: readable without 10^n."""
-    axis.axes.set_yscale("log") if axis is axis.axes.yaxis else axis.axes.set_xscale("log")
-    decades = math.log10(max(vals) / min(vals))
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1000 else f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def bars_panel(ax, rows, styles, value, budget=None, title=None, ylabel="", legend_labels=None):
@@ -204,42 +120,6 @@ def wl_title(w):
 
 def ns_value(r):
     return r.ns_per_op
-
-
-def grid(n, ncols_max=2, w=6.2, h=3.4, top_extra=0.7):
-    ncols = min(ncols_max, max(1, n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows + top_extra), squeeze=False)
-    flat = [a for row in axes for a in row]
-    for a in flat[n:]:
-        a.remove()
-    return fig, flat[:n]
-
-
-def figure_legend(fig, axes, ncol=None):
-    handles, labels = [], []
-    for ax in axes:
-        for hd, lb in zip(*ax.get_legend_handles_labels()):
-            if lb not in labels:
-                handles.append(hd)
-                labels.append(lb)
-    if handles:
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.36 / fig.get_figheight()),
-                   ncol=ncol or math.ceil(len(labels) / legend_rows(len(labels))), handlelength=2.2,
-                   columnspacing=1.2)
-
-
-def finish(fig, title, n_legend_rows=1):
-    """Title at the top, then the shared legend, then the panels: margins in
-    inches so every figure height reads the same."""
-    fig.tight_layout()
-    h = fig.get_figheight()
-    fig.subplots_adjust(top=1 - (0.42 + 0.24 * n_legend_rows + 0.28) / h)
-    fig.suptitle(title, x=0.01, y=1 - 0.06 / h, ha="left")
-
-
-def legend_rows(n_labels, ncol=6):
-    return math.ceil(n_labels / ncol)
 
 
 # ---------------------------------------------------------------------------
@@ -1242,3 +1122,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
