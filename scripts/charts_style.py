@@ -150,6 +150,13 @@ def legend_rows(n_labels, ncol=6):
 
 
 
+def ticklabels_drawn(axis):
+    """The tick labels matplotlib draws: those of the ticks inside the view
+    (get_ticklabels also returns stale ticks kept from an earlier view)."""
+    ticks = axis._update_ticks()  # matplotlib's own list of the ticks it will draw
+    return [t for tick in ticks for t in (tick.label1, tick.label2) if t.get_visible()]
+
+
 def drawn_texts(fig):
     """The texts a reader sees in a drawn figure: titles, axis labels, the
     tick labels matplotlib kept for the view, annotations, legends."""
@@ -160,7 +167,7 @@ def drawn_texts(fig):
         if not ax.get_visible():
             continue
         texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
-        texts += ax.get_xticklabels(which="both") + ax.get_yticklabels(which="both") + ax.texts
+        texts += ticklabels_drawn(ax.xaxis) + ticklabels_drawn(ax.yaxis) + ax.texts
         if ax.get_legend() is not None:
             texts += ax.get_legend().get_texts()
     return [t for t in texts if t.get_visible() and t.get_text().strip()]

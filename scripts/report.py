@@ -32,11 +32,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
+import charts_findings as cf  # noqa: E402
 import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
 from charts_style import (  # noqa: E402
-    HOST_COLOURS, HOST_HATCH, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
+    HOST_COLOURS, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
     legend_rows, log_axis, op_unit, role_labels, sizes_in_order, slug, text_overlaps, variant_styles)
 
 import matplotlib  # noqa: E402
@@ -513,55 +514,6 @@ def short_cpu(cpu):
     return re.sub(r"\s+", " ", cpu).strip()
 
 
-def chart_hosts(results, labels, family):
-    per = [[r for r in res.rows if r.family == family and r.ns_per_op is not None] for res in results]
-    names = ordered(r.name for rows in per for r in rows)
-    common = [n for n in names if sum(any(r.name == n for r in rows) for rows in per) >= 2]
-    if not common:
-        return None
-    first = {}
-    for rows in per:
-        for r in rows:
-            first.setdefault(r.name, r)
-    workloads = ordered(first[n].workload for n in common)
-    fig, axes = grid(len(workloads), ncols_max=1, w=12.4, h=3.9)
-    unit = op_unit([first[n] for n in common])
-    for ax, w in zip(axes, workloads):
-        cats = [n for n in common if first[n].workload == w]
-        k = len(results)
-        width = 0.8 / k
-        vals = []
-        for i, (rows, lab) in enumerate(zip(per, labels)):
-            by = {r.name: r.ns_per_op for r in rows}
-            xs = [j - 0.4 + width * (i + 0.5) for j, n in enumerate(cats) if n in by]
-            hs = [by[n] for n in cats if n in by]
-            if xs:
-                ax.bar(xs, hs, width * 0.92, color=HOST_COLOURS[i % 6], hatch=HOST_HATCH[i % 6],
-                       edgecolor="black", linewidth=0.4, label=lab, gid=f"series:{lab}")
-                vals += hs
-        # Sizes on the ticks, each variant named once under its run of sizes.
-        ax.set_xticks(range(len(cats)))
-        ax.set_xticklabels([first[n].size_label for n in cats], fontsize=7, rotation=0 if len(cats) <= 24 else 90)
-        ax.set_xlim(-0.6, len(cats) - 0.4)
-        start = 0
-        for j in range(1, len(cats) + 1):
-            if j == len(cats) or first[cats[j]].variant != first[cats[start]].variant:
-                ax.text((start + j - 1) / 2, -0.13, first[cats[start]].variant, transform=ax.get_xaxis_transform(),
-                        ha="center", va="top", fontsize=8, fontweight="bold")
-                if j < len(cats):
-                    ax.axvline(j - 0.5, color="0.6", lw=0.8, gid="separator")
-                start = j
-        log = set_value_scale(ax, vals)
-        ax.set_ylabel(f"ns per {unit}" + (" (log scale)" if log else ""))
-        ax.set_title(wl_title(w), loc="left")
-    figure_legend(fig, axes, ncol=min(len(labels), 3))
-    title = f"{family}: the same benchmarks on {len(results)} machines"
-    finish(fig, title, legend_rows(len(labels), 3))
-    caption = ("Lower is better; one colour (and hatch) per machine, benchmarks measured on at least two of them. "
-               "Each machine's caches differ: see the machine table above for their sizes.")
-    return fig, title, caption
-
-
 # ---------------------------------------------------------------------------
 # Saving charts and reading back what was drawn
 
@@ -600,7 +552,28 @@ def describe_axes(ax):
             "series": series, "lines": lines}
 
 
+# Charts whose labels the report checks for collisions (manifest "overlaps").
+CHECK_TEXT = ("findings", "hosts", "compare", "history")
+
+
+def thumbnail(fig):
+    """The figure as a small PNG for the page: THUMB_DPI, 128-colour palette
+    (charts are flat colour; a full-colour PNG is 3-4x larger)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=THUMB_DPI, bbox_inches="tight", metadata={"Software": None})
+    buf.seek(0)
+    img = Image.open(buf).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue(), img.size
+
+
 class Charts:
+    """Every chart drawn: its SVG (and PNG) beside the report, a thumbnail
+    for the page, and what it shows, read back from the figure."""
+
     def __init__(self, outdir, png=True):
         self.outdir = outdir
         self.chartdir = os.path.join(outdir, "charts")
@@ -614,18 +587,18 @@ class Charts:
         os.makedirs(self.chartdir, exist_ok=True)
         svg_path = os.path.join(self.chartdir, chart_id + ".svg")
         png_path = os.path.join(self.chartdir, chart_id + ".png")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        svg = buf.getvalue()
-        with open(svg_path, "wb") as f:
-            f.write(svg)
+        fig.savefig(svg_path, format="svg", metadata={"Date": None}, bbox_inches="tight")
         files = {"svg": os.path.relpath(svg_path, self.outdir)}
         if self.png:
             fig.savefig(png_path, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
             files["png"] = os.path.relpath(png_path, self.outdir)
+        thumb, (w, h) = thumbnail(fig)
         item = dict(id=chart_id, kind=kind, title=title, caption=caption, files=files,
+                    figsize=[round(x, 2) for x in fig.get_size_inches()], thumb_px=[w, h],
                     panels=[describe_axes(a) for a in fig.axes if a.get_visible()], **meta)
-        item["_svg"] = svg
+        if kind in CHECK_TEXT:
+            item["overlaps"] = [list(p) for p in text_overlaps(fig)]
+        item["_thumb"] = thumb
         plt.close(fig)
         self.items.append(item)
         return item
@@ -651,7 +624,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:14px 0 26px} figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:13px;color:#333;margin-top:4px} figcaption .files{color:#777;font-size:12px}
 .over{color:#b2182b;font-weight:600} .reg{color:#b2182b;font-weight:700} .imp{color:#1a7a3c;font-weight:600}
-nav ul{columns:3;font-size:13px} details{margin:6px 0} summary{cursor:pointer;color:#1f4e9c}
+nav ul{columns:3;font-size:13px} .finding{font-size:15px;margin:4px 0 6px}
+.scroll{overflow-x:auto} table{display:block;overflow-x:auto;max-width:100%} details{margin:6px 0} summary{cursor:pointer;color:#1f4e9c}
 code{background:#f3f3f3;padding:0 3px}
 """
 
@@ -863,10 +837,14 @@ def claims_html(claim_rows, claims_doc, rule):
 
 
 def figure_html(item):
-    data = base64.b64encode(item["_svg"]).decode("ascii")
+    """A chart on the page: its inline thumbnail (the page stays one file that
+    opens offline), linked to the full SVG beside the report."""
+    data = base64.b64encode(item["_thumb"]).decode("ascii")
+    w, h = item["thumb_px"]
     files = " &middot; ".join(f"<a href='{esc(p)}'>{esc(k.upper())}</a>" for k, p in item["files"].items())
-    return (f"<figure id='{esc(item['id'])}'><img alt='{esc(item['title'])}' src='data:image/svg+xml;base64,{data}'>"
-            f"<figcaption><b>{esc(item['title'])}.</b> {esc(item['caption'])} <span class=files>({files})</span>"
+    return (f"<figure id='{esc(item['id'])}'><a href='{esc(item['files']['svg'])}'><img class=chart alt='{esc(item['title'])}' "
+            f"width={w} height={h} src='data:image/png;base64,{data}'></a>"
+            f"<figcaption><b>{esc(item['title'])}.</b> {esc(item['caption'])} <span class=files>(full size: {files})</span>"
             "</figcaption></figure>")
 
 
@@ -899,9 +877,7 @@ def compare_html(cmp, figures):
     return "".join(h)
 
 
-def write_html(path, results, charts, cmp, base, args, warnings):
-    res = results[0]
-    title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
+def head_html(res, title):
     date = res.context.get("date", "")
     h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
          f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{CSS}</style></head><body><main>",
@@ -910,10 +886,37 @@ def write_html(path, results, charts, cmp, base, args, warnings):
          "the median of the repetitions; TSC ticks are not core cycles.</p>"]
     if res.ct and res.ct.get("complete") is False:
         h.append("<div class=bad><b>Incomplete run:</b> the run was interrupted; this file holds only the benchmarks that finished.</div>")
-    for n in res.ct.get("notes", []) if isinstance(res.ct.get("notes"), list) else []:
-        h.append(f"<div class=warn>{esc(n)}</div>")
-    for w in warnings:
-        h.append(f"<div class=warn>{esc(w)}</div>")
+    return h
+
+
+def findings_html(res, charts):
+    """The first answer: per family, its sentence and forest plot, the
+    ratios as a collapsed table."""
+    items = [c for c in charts.items if c["kind"] == "findings"]
+    if not items:
+        return ["<h2 id=findings>Findings</h2><p>No family of this run has a reference variant (an optimised "
+                "variant, or a paired block naming one): nothing to compare against. The charts per family "
+                "are below.</p>"]
+    h = ["<h2 id=findings>Findings</h2>"]
+    if not any(c["paired"] for c in items):
+        h.append("<p class=sub>This run was not paired (older file, or the sim backend): the ratios are ratios of "
+                 "medians, without an interval (<b>unpaired</b>); within "
+                 f"&plusmn;{cf.UNPAIRED_MARGIN * 100:.0f}% counts as no difference shown.</p>")
+    for c in items:
+        fam = c["family"]
+        h.append(f"<h3 id='find-{slug(fam)}'>{esc(fam)}</h3><p class=finding>{esc(c['sentence'])}</p>")
+        h.append(figure_html(c))
+        h.append(f"<details><summary>{esc(fam)}: every ratio as a table</summary>"
+                 f"{cf.findings_table(cf.findings(res, fam), esc, sig3)}</details>")
+    none = [f for f in res.families() if not any(c["family"] == f for c in items)]
+    if none:
+        h.append("<p class=sub>No reference variant, so no findings, in: " + esc(", ".join(none)) + ".</p>")
+    return h
+
+
+def warnings_html(res, warnings):
+    h = [f"<div class=warn>{esc(n)}</div>" for n in (res.ct.get("notes", []) if isinstance(res.ct.get("notes"), list) else [])]
+    h += [f"<div class=warn>{esc(w)}</div>" for w in warnings]
     unstable = [r for r in res.rows if r.cv is not None and r.cv > 0.05]
     if unstable:
         h.append(f"<div class=warn>{len(unstable)} of {len(res.rows)} rows varied by more than 5% between repetitions "
@@ -925,39 +928,59 @@ def write_html(path, results, charts, cmp, base, args, warnings):
                  f"{vd.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
                  "hardware thread (an SMT sibling; on a VM, often a neighbour) competed, which slows wide, "
                  "throughput-bound code up to 2x at the same clock. Rerun those rows before reading them.</div>")
-    h.append("<nav><ul>" + "".join(f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav>")
-    h.append("<h2 id=machine>Machine</h2>")
+    return h
+
+
+def machines_html(results, base):
+    res = results[0]
+    h = ["<h2 id=machine>Machine</h2>"]
     if len(results) == 1:
         h.append(kv_table(machine_pairs(res)))
     else:
         labels = host_labels(results)
         pairs = [machine_pairs(r) for r in results]
         keys = ordered(k for p in pairs for k, _ in p)
-        h.append("<table class=kv><tr><th></th>" + "".join(f"<th>{esc(l)}</th>" for l in labels) + "</tr>")
+        h.append("<div class=scroll><table class=kv><tr><th></th>" + "".join(f"<th>{esc(l)}</th>" for l in labels) + "</tr>")
         for k in keys:
             h.append(f"<tr><th>{esc(k)}</th>" + "".join(f"<td>{dict(p).get(k, '')}</td>" for p in pairs) + "</tr>")
-        h.append("</table>")
+        h.append("</table></div>")
     if base is not None:
         h.append("<h3>Baseline machine</h3>" + kv_table(machine_pairs(base)))
+    return h
+
+
+def write_html(path, results, charts, cmp, base, args, warnings):
+    """Findings first; then what changed, the machines side by side, the
+    warnings, the index; the details (machine, counters, budget, claims,
+    every family's charts and rows) last, collapsed."""
+    res = results[0]
+    title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
+    h = head_html(res, title)
+    by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
+    h += findings_html(res, charts)
+    if cmp is not None:
+        h.append(compare_html(cmp, by_kind("compare")))
+    if by_kind("hosts"):
+        h.append("<h2 id=hosts>Machines side by side</h2><p>The findings of each machine, as ratios to the "
+                 "reference measured on that machine (absolute times on two CPUs say little).</p>")
+        h += [figure_html(c) for c in by_kind("hosts")]
+    h += warnings_html(res, warnings)
+    h.append("<details class=index><summary>Index: every chart</summary><nav><ul>" + "".join(
+        f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav></details>")
+    h += machines_html(results, base)
     h.append("<h2 id=counters>Counters</h2>" + counters_html(res))
     h.append("<h2 id=budget>Budget</h2>" + budget_html(res))
     if args.claim_rows is not None:
         h.append("<h2 id=claims>Claims</h2>" + claims_html(args.claim_rows, args.claims_doc, vd.ClaimRule()))
-    by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
-    if cmp is not None:
-        h.append(compare_html(cmp, by_kind("compare")))
-    if by_kind("hosts"):
-        h.append("<h2 id=hosts>Machines side by side</h2>")
-        h += [figure_html(c) for c in by_kind("hosts")]
     if by_kind("calibration"):
         h.append("<h2 id=calibration>Calibration</h2>")
         h += [figure_html(c) for c in by_kind("calibration")]
         h.append(levels_table(find_calibration(res)))
+    h.append("<h2 id=families>Every family in detail</h2>")
     for fam in res.families():
-        h.append(f"<h2 id='fam-{slug(fam)}'>{esc(fam)}</h2>")
-        for kind in ("bars", "sweep", "counters"):
-            h += [figure_html(c) for c in by_kind(kind, fam)]
-        h.append(f"<details><summary>{esc(fam)}: all rows</summary>{data_table(res, fam)}</details>")
+        charts_here = [figure_html(c) for kind in ("bars", "sweep", "counters") for c in by_kind(kind, fam)]
+        h.append(f"<details id='fam-{slug(fam)}'><summary>{esc(fam)}: {len(charts_here)} chart(s) of time and "
+                 f"counters, all rows</summary>" + "".join(charts_here) + data_table(res, fam) + "</details>")
     h.append(f"<p class=sub>Made by <code>scripts/report.sh</code> from {esc(', '.join(r.path for r in results))}"
              + (f" against baseline {esc(base.path)}" if base is not None else "")
              + f" on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.</p>")
@@ -984,10 +1007,15 @@ def build(results, base, args):
             raise cr.ResultError(f"{base.path} and {res.path} have no benchmark in common: nothing to compare")
         for fam in ordered(c["family"] for c in cmp["rows"]):
             charts.add(f"compare_{slug(fam)}", "compare", chart_baseline(cmp, fam, base, res), family=fam)
+    for fam in res.families():
+        finds = cf.findings(res, fam)
+        charts.add(f"findings_{slug(fam)}", "findings", cf.chart_forest(res, fam, finds), family=fam,
+                   sentence=cf.family_sentence(finds), paired=cf.is_paired(finds), findings=cf.manifest(finds))
     if len(results) > 1:
         labels = host_labels(results)
         for fam in ordered(f for r in results for f in r.families()):
-            charts.add(f"hosts_{slug(fam)}", "hosts", chart_hosts(results, labels, fam), family=fam, hosts=labels)
+            charts.add(f"hosts_{slug(fam)}", "hosts", cf.chart_hosts_forest(results, labels, fam), family=fam,
+                       hosts=labels)
     charts.add("calibration", "calibration", chart_calibration(res))
     for fam in res.families():
         charts.add(f"bars_{slug(fam)}", "bars", chart_family_bars(res, fam), family=fam)
