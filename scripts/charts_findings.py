@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 import sys
 from dataclasses import asdict, dataclass
 
@@ -285,7 +286,8 @@ def chart_hosts_forest(results, labels, family):
         for c, fs in enumerate(per):
             ax = axes[r][c]
             forest_panel(ax, [f for f in fs if f.workload == w], styles, sizes[w], xvals, marker=3.6)
-            ax.set_title(f"{wshort(w)} \u2014 {labs[c]}" if r == 0 else wshort(w), loc="left", fontsize=8.5)
+            head = f"{wshort(w)} \u2014 {labs[c]}" if r == 0 else wshort(w)
+            ax.set_title(fit(head, fig.get_figwidth() / ncols, 8.5), loc="left", fontsize=8.5)
             if c > 0:
                 ax.set_yticklabels([])
         for c in range(ncols):
@@ -297,6 +299,11 @@ def chart_hosts_forest(results, labels, family):
     caption = ("One column per machine, the same benchmarks and axes: a point left of 1 is faster than the "
                "reference on that machine. " + "; ".join(f"{lab}: {method_text(fs)}" for lab, fs in zip(labs, per)))
     return fig, title, caption
+
+
+def fit(text, width_in, points):
+    """Text wrapped to a width in inches (a character is about 0.6 em)."""
+    return "\n".join(textwrap.wrap(text, max(12, int(width_in * 72 / (points * 0.62)) - 2)))
 
 
 def wshort(w):

@@ -5,8 +5,9 @@
     scripts/report.sh NEW.json --baseline OLD.json      what changed, with significance
     scripts/report.sh A.json B.json                     several hosts side by side
     scripts/report.sh hash.json sort.json --merge       files of one run, as one
+    scripts/report.sh results/runs/*.json --history     key ratios across runs, moves marked
 
-Writes DIR/report.html (charts inlined, one file to share), every chart as
+Writes DIR/report.html (findings first; charts inlined as small PNGs, one file to share), every chart as
 DIR/charts/<id>.svg and .png, and DIR/manifest.json (each chart's panels and
 series, read back from the drawn figure: what the tests check). DIR defaults
 to the first result's path without .json plus `.report`.
@@ -33,11 +34,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
 import charts_findings as cf  # noqa: E402
+import charts_history as ch  # noqa: E402
 import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
 from charts_style import (  # noqa: E402
-    HOST_COLOURS, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
+    HOST_COLOURS, LOG_RATIO, MAX_FIG_H, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
     legend_rows, log_axis, op_unit, role_labels, sizes_in_order, slug, text_overlaps, variant_styles)
 
 import matplotlib  # noqa: E402
@@ -428,10 +430,23 @@ def compare(base, new, rules=vd.Rules()):
     return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old, rules=rules)
 
 
+SIGNIFICANT = (vd.REGRESSION, vd.IMPROVEMENT)
+MAX_CHANGE_BARS = 30  # the compact chart's rows at most; the rest is in the table
+
+
+def significant_changes(cmp, family):
+    """The family's regressions and improvements, largest change first."""
+    rows = [c for c in cmp["rows"] if c["family"] == family and c["status"] in SIGNIFICANT]
+    return sorted(rows, key=lambda c: -abs(c["change"]))
+
+
 def chart_baseline(cmp, family, base, new):
-    rows = [c for c in cmp["rows"] if c["family"] == family]
-    if not rows:
+    """Only the significant changes, largest first, at most MAX_CHANGE_BARS
+    of them: the chart's height is bounded whatever the suite's size."""
+    sig = significant_changes(cmp, family)
+    if not sig:
         return None
+    rows = sig[:MAX_CHANGE_BARS]
     n = len(rows)
     fig, ax = plt.subplots(figsize=(10.5, 1.6 + 0.24 * n))
     ys = list(range(n))[::-1]
@@ -445,7 +460,7 @@ def chart_baseline(cmp, family, base, new):
     for y, c in zip(ys, rows):
         mark = STATUS_STYLE[c["status"]]["mark"]
         txt = f"{c['change']:+.1f}%" + (f"  p={c['p']:.2g}" if c["p"] is not None else "") + (f"  {mark}" if mark else "")
-        if c["kind"] == "sim" and c["status"] in (vd.REGRESSION, vd.IMPROVEMENT):
+        if c["kind"] == "sim":
             txt += f" ({c['verdict'].reason()})"  # the counts that decided, maybe not the one drawn
         ax.text(c["change"] + (0.02 * span if c["change"] >= 0 else -0.02 * span), y, txt,
                 va="center", ha="left" if c["change"] >= 0 else "right", fontsize=7,
@@ -454,14 +469,16 @@ def chart_baseline(cmp, family, base, new):
     ax.set_yticks(ys)
     ax.set_yticklabels([c["name"] for c in rows], fontsize=7)
     ax.set_ylim(-0.8, n - 0.2)
-    ax.set_xlim(-span * 1.45, span * 1.45)
+    ax.set_xlim(-span * 1.6, span * 1.6)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"change in {cmp['label']}, new vs baseline (%; positive = slower)")
     figure_legend(fig, [ax], ncol=4)
-    title = f"{family}: baseline vs new, change in {cmp['label']} per benchmark"
+    more = len(sig) - n
+    title = (f"{family}: the {n} significant change(s) in {cmp['label']}, largest first" if not more else
+             f"{family}: the {n} largest of {len(sig)} significant changes in {cmp['label']}")
     finish(fig, title, 1)
-    caption = (f"Baseline {os.path.basename(base.path)} ({base.host}) against {os.path.basename(new.path)} ({new.host}). "
-               + significance_text(cmp))
+    caption = (f"Baseline {os.path.basename(base.path)} ({base.host}) against {os.path.basename(new.path)} ({new.host}); "
+               "unchanged and untested benchmarks are counted above and listed in the table. " + significance_text(cmp))
     return fig, title, caption
 
 
@@ -541,9 +558,10 @@ def describe_axes(ax):
     for ln in ax.get_lines():
         gid = ln.get_gid() or ""
         xy = ln.get_xydata().tolist()
-        if gid == "budget" or gid.startswith(("cache:", "boundary:", "step:")):
-            lines.append({"gid": gid, "label": ln.get_label(),
-                          "at": xy[0][1] if gid == "budget" else xy[0][0]})
+        if gid in ("budget", "reference") or gid.startswith(("cache:", "boundary:", "step:", "move:")):
+            horizontal = len(xy) > 1 and xy[0][1] == xy[-1][1] and xy[0][0] != xy[-1][0]
+            at = xy[0] if gid.startswith("move:") else xy[0][1] if horizontal else xy[0][0]
+            lines.append({"gid": gid, "label": ln.get_label(), "at": at})
         elif gid.startswith("series:"):
             series.append({"type": "line", "label": ln.get_label(), "gid": gid, "n": len(xy),
                            "x": [p[0] for p in xy], "y": [p[1] for p in xy]})
@@ -850,7 +868,7 @@ def figure_html(item):
 
 def compare_table(cmp):
     out = ["<table><tr><th>benchmark</th><th>baseline</th><th>new</th><th>change</th><th>p</th><th>verdict</th></tr>"]
-    for c in cmp["rows"]:
+    for c in sorted(cmp["rows"], key=lambda c: (c["status"] not in SIGNIFICANT, -abs(c["change"]))):
         cls = {vd.REGRESSION: "reg", vd.IMPROVEMENT: "imp"}.get(c["status"], "")
         why = f" ({c['verdict'].reason()})" if c["kind"] == "sim" and cls else ""
         out.append(f"<tr><td>{esc(c['name'])}</td><td class=n>{sig3(c['old'])}</td><td class=n>{sig3(c['new'])}</td>"
@@ -860,20 +878,45 @@ def compare_table(cmp):
     return "".join(out)
 
 
+NOT_JUDGED = (vd.UNTESTED, vd.SHARED_CORE)
+
+
+def compare_summary(cmp):
+    """Per family: improved / regressed / unchanged / not judged."""
+    fams = ordered(c["family"] for c in cmp["rows"])
+    out = ["<table><tr><th>family</th><th>regressed</th><th>improved</th><th>unchanged</th><th>not judged</th>"
+           "<th>largest change</th></tr>"]
+    for f in fams:
+        rows = [c for c in cmp["rows"] if c["family"] == f]
+        n = lambda sts: sum(c["status"] in sts for c in rows)
+        sig = significant_changes(cmp, f)
+        big = f"{esc(sig[0]['name'])} {sig[0]['change']:+.1f}%" if sig else "-"
+        out.append(f"<tr><td><a href='#compare_{slug(f)}'>{esc(f)}</a></td>"
+                   f"<td class='n{' reg' if n((vd.REGRESSION,)) else ''}'>{n((vd.REGRESSION,))}</td>"
+                   f"<td class='n{' imp' if n((vd.IMPROVEMENT,)) else ''}'>{n((vd.IMPROVEMENT,))}</td>"
+                   f"<td class=n>{n((vd.UNCHANGED,))}</td><td class=n>{n(NOT_JUDGED)}</td><td>{big}</td></tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
 def compare_html(cmp, figures):
-    """The "Baseline vs new" section: counts by status, the charts, the table."""
+    """The "Baseline vs new" section: counts by status per family, the
+    significant changes as charts, everything in a collapsed table."""
     count = lambda status: sum(c["status"] == status for c in cmp["rows"])
     h = ["<h2 id=compare>Baseline vs new</h2>",
          f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{count(vd.REGRESSION)} significant "
          f"regression(s)</span>, <span class=imp>{count(vd.IMPROVEMENT)} improvement(s)</span>, "
          f"{count(vd.UNCHANGED)} unchanged, {count(vd.UNTESTED)} not tested, {count(vd.SHARED_CORE)} not judged "
-         f"(shared core). {esc(significance_text(cmp))}</p>"]
+         f"(shared core). {esc(significance_text(cmp))}</p>", compare_summary(cmp)]
     if cmp["only_old"] or cmp["only_new"]:
         some = lambda names: esc(", ".join(names[:20])) + (" ..." if len(names) > 20 else "")
         h.append("<div class=warn>" + (f"Only in the baseline: {some(cmp['only_old'])}. " if cmp["only_old"] else "")
                  + (f"Only in the new result: {some(cmp['only_new'])}." if cmp["only_new"] else "") + "</div>")
+    if not figures:
+        h.append("<p>No significant change in any family: no chart.</p>")
     h += [figure_html(c) for c in figures]
-    h.append("<details><summary>all changes as a table</summary>" + compare_table(cmp) + "</details>")
+    h.append(f"<details><summary>all {len(cmp['rows'])} benchmarks compared, as a table</summary>"
+             + compare_table(cmp) + "</details>")
     return "".join(h)
 
 
@@ -1093,12 +1136,76 @@ def default_out(path):
     return stem + ".report"
 
 
+def make_out_dir(out):
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as e:
+        raise cr.ResultError(f"cannot write the report to {out}: {e.strerror}")
+
+
+def history_main(results, args):
+    """--history: the runs in date order, each family's key ratios across
+    them, the moves named. Raises ResultError on bad input."""
+    runs = ch.order_runs(results)
+    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "history.report")
+    make_out_dir(args.out)
+    charts, moved = Charts(args.out, png=not args.no_png), {}
+    for fam in ordered(f for r in runs for f in r.families()):
+        made, found = ch.chart_history(runs, fam)
+        if charts.add(f"history_{slug(fam)}", "history", made, family=fam,
+                      moves=[dict(variant=m.variant, run=m.run, before=m.before, after=m.after) for m in found]):
+            moved[fam] = found
+    if not charts.items:
+        raise cr.ResultError("no family has a reference variant measured in every run: no ratio to follow")
+    html_path = os.path.join(args.out, "report.html")
+    write_history_html(html_path, runs, charts, moved, args)
+    with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump({"inputs": [r.path for r in runs], "charts": charts.manifest()}, f, indent=1)
+    print(f"Report: {html_path}")
+    return 0
+
+
+def write_history_html(path, runs, charts, moved, args):
+    hosts = ordered(r.host + (f" ({short_cpu(r.machine.get('cpu_model'))})" if r.machine.get("cpu_model") else "")
+                    for r in runs)
+    title = args.title or f"cachetick history: {len(runs)} runs"
+    h = head_html(runs[-1], title)[:1] + [
+        f"<h1>{esc(title)}</h1><p class=sub>{esc(runs[0].context.get('date', '?'))} to "
+        f"{esc(runs[-1].context.get('date', '?'))}, oldest first &middot; ratios to each group's reference "
+        "variant, so runs on one machine compare; ns/op = wall-clock nanoseconds per operation.</p>"]
+    if len(hosts) > 1:
+        h.append(f"<div class=warn>These runs come from {len(hosts)} machines ({esc(', '.join(hosts))}): a move "
+                 "between them may be the machine, not the code.</div>")
+    h.append("<h2 id=findings>Moves</h2>")
+    lines = [f"<li><b>{esc(f)}</b>: {esc(ch.move_sentence(m, runs))}</li>" for f, ms in moved.items() for m in ms]
+    h.append("<ul>" + "".join(lines) + "</ul>" if lines else
+             f"<p>No key ratio moved by more than {ch.MOVE * 100:.0f}% between two runs.</p>")
+    for c in charts.items:
+        h.append(f"<h3>{esc(c['family'])}</h3>" + figure_html(c))
+    h.append("<h2 id=runs>Runs</h2><table><tr><th>#</th><th>date</th><th>commit</th><th>host</th><th>rows</th>"
+             "<th>file</th></tr>" + "".join(
+                 f"<tr><td class=n>{i}</td><td>{esc(r.context.get('date', '?'))}</td><td>{esc(ch.run_commit(r))}</td>"
+                 f"<td>{esc(r.host)}</td><td class=n>{len(r.rows)}</td><td><code>{esc(r.path)}</code></td></tr>"
+                 for i, r in enumerate(runs)) + "</table>")
+    h.append("</main></body></html>\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(h))
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="report", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("results", nargs="+", help="result JSON files (cachetick or Google Benchmark)")
     ap.add_argument("--baseline", help="an older result to compare the (first) result with")
     ap.add_argument("--merge", action="store_true", help="the files are parts of one run (e.g. one per family)")
+    ap.add_argument("--history", action="store_true",
+                    help="the files are runs over time: each family's key ratios in date order, moves marked "
+                         "(default -o: history.report beside the first file)")
     ap.add_argument("-o", "--out", help="output directory (default: first result without .json, plus .report)")
     ap.add_argument("--title", help="report title")
     ap.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test (0.05)")
@@ -1112,15 +1219,16 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
     try:
+        if args.history and (args.baseline or args.merge):
+            raise cr.ResultError("--history draws runs over time: it takes neither --baseline nor --merge")
+        if args.history and len(args.results) < 2:
+            raise cr.ResultError(f"--history needs two result files or more to draw a history (got one: "
+                                 f"{args.results[0]}); e.g. scripts/report.sh results/runs/*.json --history")
         results, base = load_inputs(args)
+        if args.history:
+            return history_main(results, args)
         args.out = args.out or default_out(args.results[0])
-        try:
-            os.makedirs(args.out, exist_ok=True)
-            probe = os.path.join(args.out, ".write-test")
-            open(probe, "w").close()
-            os.remove(probe)
-        except OSError as e:
-            raise cr.ResultError(f"cannot write the report to {args.out}: {e.strerror}")
+        make_out_dir(args.out)
         warnings = [w for r in results + ([base] if base else []) for w in r.warnings]
         warnings += comparability_warnings(base, results[0]) if base else []
         args.claims_doc = None if args.no_claims else cl.load_claims(args.claims)
