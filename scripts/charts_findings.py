@@ -124,17 +124,21 @@ def family_sentence(finds):
     groups = {}
     for f in finds:
         groups.setdefault((f.workload, f.size_label), []).append(f)
-    won = [g for g in groups.values() if all(f.verdict == SLOWER for f in g)]
-    lost = [f for g in groups.values() for f in g if f.verdict == FASTER]
-    open_ = [g for g in groups.values() if g not in won and not any(f.verdict == FASTER for f in g)]
+    # Variants of role "reference" are reference points beside the optimised
+    # one (a scalar build, another arena), not rivals: a tie with them is no loss.
+    rivals = lambda g: [f for f in g if f.role != "reference"] or g
+    won = [g for g in groups.values() if all(f.verdict == SLOWER for f in rivals(g))]
+    lost = [f for g in groups.values() for f in rivals(g) if f.verdict == FASTER]
+    open_ = [g for g in groups.values() if g not in won and not any(f.verdict == FASTER for f in rivals(g))]
+    points = [f for f in finds if f.role == "reference" and any(x.role != "reference" for x in finds)]
     who = "/".join(refs)
     parts = []
     if won:
-        closest = [min(f.ratio for f in g) for g in won]
-        parts.append(f"{who} is faster than every other variant in {len(won)} of {len(groups)} workload/size "
+        closest = [min(f.ratio for f in rivals(g)) for g in won]
+        parts.append(f"{who} is faster than every rival in {len(won)} of {len(groups)} workload/size "
                      f"groups (closest rival {span(closest)} slower)")
     else:
-        parts.append(f"{who} is faster than every other variant in none of its {len(groups)} workload/size groups")
+        parts.append(f"{who} is faster than every rival in none of its {len(groups)} workload/size groups")
     if lost:
         by = {}
         for f in lost:
@@ -146,6 +150,13 @@ def family_sentence(finds):
         parts.append("beaten by " + "; ".join(said) + (f"; and {more} more variant/workload pair(s)" if more > 0 else ""))
     if open_:
         parts.append(f"{len(open_)} group(s) with no difference shown against the closest rival")
+    for v in ordered(f.variant for f in points):
+        fs = [f for f in points if f.variant == v]
+        n = {k: [f for f in fs if f.verdict == k] for k in (FASTER, SLOWER, NO_DIFF)}
+        said = ([f"{span([1 / f.ratio for f in n[FASTER]])} faster in {len(n[FASTER])}"] if n[FASTER] else []) + \
+               ([f"{span([f.ratio for f in n[SLOWER]])} slower in {len(n[SLOWER])}"] if n[SLOWER] else []) + \
+               ([f"no difference shown in {len(n[NO_DIFF])}"] if n[NO_DIFF] else [])
+        parts.append(f"reference point {v}: " + ", ".join(said) + " group(s)")
     tail = "" if is_paired(finds) else " (ratios of medians, unpaired)"
     return "; ".join(parts) + tail + "."
 
@@ -279,7 +290,7 @@ def chart_hosts_forest(results, labels, family):
                        key=lambda s: next(f.size for f in per[0] if f.size_label == s)) for w in workloads}
     ncols = len(per)
     nrows, h, top = forest_layout(len(workloads) * ncols, max(len(s) for s in sizes.values()), len(styles), ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.6 * ncols, 9), h * nrows + top + 0.3 * (ncols > 2)),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.6 * ncols, 9), h * nrows + top),
                              squeeze=False, sharex=True)
     xvals = [x for fs in per for f in fs for x in (f.lo, f.hi, f.ratio)]
     for r, w in enumerate(workloads):
