@@ -343,6 +343,16 @@ class ReferenceResults(ReportCase):
                 got = {s["gid"][len("series:"):]: s["n"] for s in p["series"] if s["type"] == "bars"}
                 self.assertEqual(got, {v: len(sz) for v, sz in variants.items()}, f"{fam}/{w}")
                 self.assert_budget(p, doc["cachetick"]["options"]["budget_ns"])
+        # A full suite: one page under 3 MB, no chart over the height cap, readable findings.
+        self.assertLess(os.path.getsize(os.path.join(man["dir"], "report.html")), 3_000_000)
+        for c in man["charts"]:
+            self.assertLessEqual(c["figsize"][1], report.MAX_FIG_H, c["id"])
+        with_ref = {e["cachetick"]["family"] for e in doc["benchmarks"] if e["cachetick"].get("role") == "optimised"}
+        finds = {c["family"]: c for c in man["charts"] if c["kind"] == "findings"}
+        self.assertEqual(set(finds), with_ref)
+        for c in finds.values():
+            self.assertEqual(c["overlaps"], [], c["id"])
+            self.assertTrue(c["sentence"].endswith("(ratios of medians, unpaired)."), c["sentence"])
 
 
 class PlainGoogleBenchmark(ReportCase):
