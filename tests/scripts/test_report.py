@@ -306,7 +306,7 @@ class LayoutRun(ReportCase):
             page = f.read()
         for c in self.man["charts"]:
             self.assertIn(f"id='{c['id']}'", page)
-        self.assertEqual(page.count("data:image/svg+xml;base64,"), len(self.man["charts"]))
+        self.assertEqual(page.count("data:image/webp;base64,"), len(self.man["charts"]))
         self.assertNotIn("<script", page)
         self.assertIn("Intel(R) Xeon(R) Processor", page)
         self.assertIn("not available", page)  # PMU
@@ -780,7 +780,7 @@ class Findings(ReportCase):
         code, out, err, man = self.run_report(self.write("p.json", make_paired_doc(hash_groups())))
         self.assertEqual(code, 0, err)
         page = self.page(man)
-        self.assertEqual(page.count("data:image/png;base64,"), len(man["charts"]))
+        self.assertEqual(page.count("data:image/webp;base64,"), len(man["charts"]))
         self.assertNotIn("<script", page)
         self.assertNotIn("data:image/svg", page)
         for c in man["charts"]:
