@@ -298,7 +298,7 @@ class LayoutRun(ReportCase):
 
     def test_no_charts_without_data(self):
         kinds = {c["kind"] for c in self.man["charts"]}
-        self.assertEqual(kinds, {"bars", "sweep"})  # no counters, no calibration, one host
+        self.assertEqual(kinds, {"findings", "bars", "sweep"})  # no counters, no calibration, one host
         self.assertFalse(any(c["id"] == "bars_harness" for c in self.man["charts"]))
 
     def test_html_is_self_contained(self):
