@@ -1248,6 +1248,9 @@ def main(argv=None):
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump({"inputs": [r.path for r in results], "baseline": base.path if base else None,
                    "charts": charts.manifest(), "warnings": warnings,
+                   "comparison": None if cmp is None else [
+                       {"name": c["name"], "family": c["family"], "status": c["status"], "change_pct": c["change"],
+                        "p": c["p"]} for c in cmp["rows"]],
                    "claims": claims_manifest(args.claim_rows)}, f, indent=1)
     if not args.quiet:
         for w in warnings:
