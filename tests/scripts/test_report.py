@@ -146,7 +146,8 @@ def make_paired_doc(groups, rounds=14, host="hostP", seed=3, noise=0.02, cpu=Non
                 out.append({"name": f"{name}_{agg}", "run_name": name, "run_type": "aggregate",
                             "repetitions": rounds, "threads": 1, "aggregate_name": agg,
                             "aggregate_unit": "percentage" if agg == "cv" else "time", "iterations": rounds,
-                            "real_time": v * 1000, "cpu_time": v * 1000, "time_unit": "ns",
+                            "real_time": v if agg == "cv" else v * 1000, "cpu_time": v if agg == "cv" else v * 1000,
+                            "time_unit": "ns",
                             "cachetick": dict(ct, **({"ns_per_op": v} if agg in ("mean", "median") else {}))})
         top.append({"family": fam, "workload": wl, "size_label": label, "reference": ref,
                     "variants": [v for v, _, _ in variants], "rounds": rounds, "stop": "narrow",

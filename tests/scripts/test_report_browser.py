@@ -1,6 +1,7 @@
 """The report in a real browser (Debian's chromium, headless): every chart is
 shown, none is taller than two screens, the page never scrolls sideways, the
-findings are on the first screen; a screenshot of the first screen is saved.
+findings are on the first screen; screenshots of the first screen and of the
+baseline and machines views (when present) are saved.
 
     scripts/python.sh tests/scripts/test_report_browser.py [OUTDIR] [--report DIR ...]
 
@@ -109,6 +110,22 @@ def check(exe, report_dir, shots, name):
     out = run_browser(exe, [f"--screenshot={shot}"], "file://" + os.path.abspath(page))
     if not os.path.exists(shot) or os.path.getsize(shot) < 10000:
         problems.append(f"no screenshot ({out.stderr[-400:]})")
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    for view in ("compare", "hosts"):  # each further view, as a reader jumps to it
+        if f"<h2 id={view}>" in text:
+            vshot = os.path.join(shots, f"{name}-{view}.png")
+            probe = page.replace("report.html", f"report.{view}.html")
+            with open(probe, "w", encoding="utf-8") as f:  # the view at the top: what came before it removed
+                f.write(text.replace("</body>", "<script>{const e = document.getElementById("
+                                     f"'{view}'); while (e.previousSibling) e.previousSibling.remove();}}"
+                                     "</script></body>"))
+            try:
+                run_browser(exe, [f"--screenshot={vshot}"], "file://" + os.path.abspath(probe))
+            finally:
+                os.remove(probe)
+            if not os.path.exists(vshot):
+                problems.append(f"no screenshot of #{view}")
     print(f"browser: {name}: {len(facts['charts'])} charts, tallest {max((c['box'][1] for c in facts['charts']), default=0):.0f} px "
           f"(limit {limit}), page {facts['scrollWidth']}/{facts['clientWidth']} px wide, "
           f"{os.path.getsize(page) / 1e6:.2f} MB; screenshot {shot}")
