@@ -66,19 +66,21 @@ class Move:
 
 
 def key_ratios(results, family):
-    """{variant: [geometric-mean ratio per run]} over the groups every run has."""
+    """({variant: [geometric-mean ratio per run]}, [index of those runs]) over
+    the runs that measured the family and the groups all of them have."""
     per = [{(f.workload, f.size_label, f.variant): f.ratio for f in cf.findings(res, family)} for res in results]
-    if not all(per):
-        return {}
-    common = set.intersection(*[set(p) for p in per])
+    runs = [i for i, p in enumerate(per) if p]
+    if len(runs) < 2:
+        return {}, runs
+    common = set.intersection(*[set(per[i]) for i in runs])
     out = {}
-    for v in ordered(k[2] for k in sorted(common, key=lambda k: list(per[0]).index(k))):
+    for v in ordered(k[2] for k in sorted(common, key=lambda k: list(per[runs[0]]).index(k))):
         keys = [k for k in common if k[2] == v]
-        out[v] = [math.exp(sum(math.log(p[k]) for k in keys) / len(keys)) for p in per]
-    return out
+        out[v] = [math.exp(sum(math.log(per[i][k]) for k in keys) / len(keys)) for i in runs]
+    return out, runs
 
 
-def moves(family, series):
+def moves(family, series, runs):
     """The biggest step of each variant's line, when it exceeds MOVE."""
     out = []
     for v, ys in series.items():
@@ -87,22 +89,22 @@ def moves(family, series):
             continue
         size, i = max(steps)
         if size > math.log(1 + MOVE):
-            out.append(Move(family, v, i, ys[i - 1], ys[i]))
+            out.append(Move(family, v, runs[i], ys[i - 1], ys[i]))
     return sorted(out, key=lambda m: -abs(math.log(1 + m.change)))
 
 
 def chart_history(results, family):
-    series = key_ratios(results, family)
+    series, runs = key_ratios(results, family)
     if not series:
         return None, []
     rows = [r for res in results for r in res.rows if r.family == family]
     styles = cs.variant_styles(rows)
-    found = moves(family, series)
+    found = moves(family, series, runs)
     fig, ax = plt.subplots(figsize=(10.5, 4.2))
-    xs = list(range(len(results)))
+    xs = list(range(len(results)))  # every run keeps its place; a family's line skips runs without it
     for v, ys in series.items():
         role, colour, _ = styles.get(v, ("unknown", "#555555", ""))
-        ax.plot(xs, ys, marker=cs.ROLE_MARK.get(role, "o"), ms=4, lw=1.4, ls=cs.ROLE_LINE.get(role, "-"),
+        ax.plot(runs, ys, marker=cs.ROLE_MARK.get(role, "o"), ms=4, lw=1.4, ls=cs.ROLE_LINE.get(role, "-"),
                 color=colour, label=f"{v} ({role})", gid=f"series:{v}")
     for m in found:
         ax.plot([m.run], [m.after], ls="none", marker="o", ms=12, mfc="none", mec="#b2182b", mew=1.6,
@@ -116,15 +118,15 @@ def chart_history(results, family):
     ax.set_xticklabels([run_label(results[i]) for i in xs[::step]], fontsize=7)
     ax.set_xlim(-0.5, len(xs) - 0.5)
     ax.set_xlabel("run (date, commit), oldest first")
-    refs = ordered(f.reference for res in results[-1:] for f in cf.findings(res, family))
+    refs = ordered(f.reference for f in cf.findings(results[runs[-1]], family))
     ax.set_ylabel(f"time / {'/'.join(refs)}'s (log)")
     cs.figure_legend(fig, [ax])
-    title = f"{family}: each variant's ratio to {'/'.join(refs)} across {len(results)} runs"
+    title = f"{family}: each variant's ratio to {'/'.join(refs)} across {len(runs)} runs"
     cs.finish(fig, title, cs.legend_rows(len(series)))
     caption = ("Per variant, the geometric mean of its ratios to the reference over the workload/size groups every "
                f"run measured; red rings: the run at which a ratio moved by more than {MOVE * 100:.0f}% since the "
                "run before. " + "; ".join(f"{os.path.basename(r.path)}: {cf.method_text(cf.findings(r, family))}"
-                                          for r in results[-1:]))
+                                          for r in [results[runs[-1]]]))
     return (fig, title, caption), found
 
 

@@ -72,7 +72,7 @@ def layout_facts(exe, page):
     with open(probe, "w", encoding="utf-8") as f:
         f.write(text.replace("</body>", PROBE + "</body>"))
     try:
-        out = run_browser(exe, ["--dump-dom"], "file://" + probe)
+        out = run_browser(exe, ["--dump-dom"], "file://" + os.path.abspath(probe))
     finally:
         os.remove(probe)
     m = re.search(r"<pre id=\"layout-facts\">(.*?)</pre>", out.stdout, re.S)
