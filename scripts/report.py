@@ -39,7 +39,7 @@ import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
 from charts_style import (  # noqa: E402
-    HOST_COLOURS, LOG_RATIO, MAX_FIG_H, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
+    HOST_COLOURS, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
     legend_rows, log_axis, op_unit, role_labels, sizes_in_order, slug, text_overlaps, variant_styles)
 
 import matplotlib  # noqa: E402
@@ -1185,12 +1185,15 @@ def write_history_html(path, runs, charts, moved, args):
     if len(hosts) > 1:
         h.append(f"<div class=warn>These runs come from {len(hosts)} machines ({esc(', '.join(hosts))}): a move "
                  "between them may be the machine, not the code.</div>")
-    h.append("<h2 id=findings>Moves</h2>")
-    lines = [f"<li><b>{esc(f)}</b>: {esc(ch.move_sentence(m, runs))}</li>" for f, ms in moved.items() for m in ms]
-    h.append("<ul>" + "".join(lines) + "</ul>" if lines else
-             f"<p>No key ratio moved by more than {ch.MOVE * 100:.0f}% between two runs.</p>")
+    h.append("<h2 id=findings>Key ratios across the runs</h2>")
+    if not any(moved.values()):
+        h.append(f"<p>No key ratio moved by more than {ch.MOVE * 100:.0f}% between two runs.</p>")
     for c in charts.items:
-        h.append(f"<h3>{esc(c['family'])}</h3>" + figure_html(c))
+        ms = moved.get(c["family"], [])
+        said = "; ".join(ch.move_sentence(m, runs) for m in ms[:3]) + (f"; and {len(ms) - 3} more" if len(ms) > 3 else "")
+        h.append(f"<h3>{esc(c['family'])}</h3><p class=finding>"
+                 + (esc(said) + "." if ms else f"no key ratio moved by more than {ch.MOVE * 100:.0f}%.") + "</p>")
+        h.append(figure_html(c))
     h.append("<h2 id=runs>Runs</h2><table><tr><th>#</th><th>date</th><th>commit</th><th>host</th><th>rows</th>"
              "<th>file</th></tr>" + "".join(
                  f"<tr><td class=n>{i}</td><td>{esc(r.context.get('date', '?'))}</td><td>{esc(ch.run_commit(r))}</td>"

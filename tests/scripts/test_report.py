@@ -23,6 +23,7 @@ DATA = os.path.join(ROOT, "tests", "scripts", "data")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import cachetick_results as cr  # noqa: E402
+import charts_style as cs  # noqa: E402
 import report  # noqa: E402
 
 CACHES = [{"level": 1, "type": "Data", "size": "48KiB", "size_bytes": 49152},
@@ -347,7 +348,7 @@ class ReferenceResults(ReportCase):
         # A full suite: one page under 3 MB, no chart over the height cap, readable findings.
         self.assertLess(os.path.getsize(os.path.join(man["dir"], "report.html")), 3_000_000)
         for c in man["charts"]:
-            self.assertLessEqual(c["figsize"][1], report.MAX_FIG_H, c["id"])
+            self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H, c["id"])
         with_ref = {e["cachetick"]["family"] for e in doc["benchmarks"] if e["cachetick"].get("role") == "optimised"}
         finds = {c["family"]: c for c in man["charts"] if c["kind"] == "findings"}
         self.assertEqual(set(finds), with_ref)
@@ -645,7 +646,7 @@ class Baseline(ReportCase):
         vals = [v for s in p["series"] for v in s["values"]]
         self.assertEqual(len(vals), 30)
         self.assertEqual(vals, sorted(vals, reverse=True))  # one status here: the bars in drawing order
-        self.assertLessEqual(c["figsize"][1], report.MAX_FIG_H)
+        self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H)
         self.assertEqual(c["overlaps"], [])
 
     def test_nothing_in_common(self):
@@ -694,7 +695,7 @@ class Hosts(ReportCase):
         for c in man["charts"]:
             if c["kind"] in ("hosts", "findings"):
                 self.assertEqual(c["overlaps"], [], c["id"])
-                self.assertLessEqual(c["figsize"][1], report.MAX_FIG_H)
+                self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H)
 
     def test_merge(self):
         half1 = [r for r in HASH_ROWS if r[3] == "hit"]
@@ -786,7 +787,7 @@ class Findings(ReportCase):
         self.assertNotIn("data:image/svg", page)
         for c in man["charts"]:
             self.assertTrue(os.path.exists(os.path.join(man["dir"], c["files"]["svg"])))
-            self.assertLessEqual(c["figsize"][1], report.MAX_FIG_H, c["id"])
+            self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H, c["id"])
 
 
 class History(ReportCase):
