@@ -469,7 +469,8 @@ def chart_baseline(cmp, family, base, new):
     ax.set_yticks(ys)
     ax.set_yticklabels([c["name"] for c in rows], fontsize=7)
     ax.set_ylim(-0.8, n - 0.2)
-    ax.set_xlim(-span * 1.6, span * 1.6)
+    lo, hi = min(0, min(c["change"] for c in rows)), max(0, max(c["change"] for c in rows))
+    ax.set_xlim(lo * 1.6 - 0.05 * span, hi * 1.6 + 0.05 * span)  # room for the labels, no empty half
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"change in {cmp['label']}, new vs baseline (%; positive = slower)")
     figure_legend(fig, [ax], ncol=4)
