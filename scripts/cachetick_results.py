@@ -120,9 +120,12 @@ class Paired:
     lo: float               # its confidence interval
     hi: float
     confidence: float       # 0.95
-    rounds: int | None = None
+    rounds: int | None = None         # the rounds the ratio rests on
     shared_rounds: int | None = None  # rounds that ran beside a busy SMT sibling
     verdict: str | None = None        # one of PAIRED_VERDICTS
+    rounds_run: int | None = None     # rounds measured (more than `rounds` when disturbed ones were dropped)
+    preempted_rounds: int | None = None  # rounds in which the group's process lost the CPU
+    disturbed_changes_verdict: bool | None = None  # the verdict on every round differs from this one
 
 
 @dataclass
@@ -396,7 +399,8 @@ def _describe(key, ct, executable, order):
 
 
 def _paired(entries, key, path):
-    """The row's paired block (the first entry that has one), checked: a
+    """The row's paired block (the first entry that has one: the time
+    backend writes it on the row's median aggregate only), checked: a
     ratio inside a positive interval, a confidence in (0, 1), a known
     verdict. None when the run was not paired."""
     block = next((e["cachetick"]["paired"] for e in entries
@@ -405,7 +409,8 @@ def _paired(entries, key, path):
         return None
     if not isinstance(block, dict):
         raise ResultError(f"{path}: {key}: 'paired' is not an object ({block!r})")
-    nums = {k: _num(block.get(k)) for k in ("ratio", "lo", "hi", "confidence", "rounds", "shared_rounds")}
+    nums = {k: _num(block.get(k)) for k in ("ratio", "lo", "hi", "confidence", "rounds", "shared_rounds",
+                                            "rounds_run", "preempted_rounds")}
     ref, verdict = block.get("reference"), block.get("verdict")
     problems = []
     if not isinstance(ref, str) or not ref:
@@ -422,7 +427,10 @@ def _paired(entries, key, path):
     count = lambda k: int(nums[k]) if nums[k] is not None else None
     return Paired(reference=ref, ratio=nums["ratio"], lo=nums["lo"], hi=nums["hi"],
                   confidence=nums["confidence"], rounds=count("rounds"),
-                  shared_rounds=count("shared_rounds"), verdict=verdict)
+                  shared_rounds=count("shared_rounds"), verdict=verdict, rounds_run=count("rounds_run"),
+                  preempted_rounds=count("preempted_rounds"),
+                  disturbed_changes_verdict=(block["disturbed_changes_verdict"]
+                                             if isinstance(block.get("disturbed_changes_verdict"), bool) else None))
 
 
 def _check_sim_counts(entries, key, path):

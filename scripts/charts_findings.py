@@ -44,7 +44,8 @@ class Finding:
     hi: float
     verdict: str          # FASTER / SLOWER / NO_DIFF, this variant against the reference
     paired: bool          # False: a ratio of medians, no interval
-    rounds: int | None = None
+    rounds: int | None = None      # the rounds the ratio rests on
+    rounds_run: int | None = None  # rounds measured (more: disturbed rounds were dropped)
 
 
 def group_reference(rows):
@@ -73,7 +74,7 @@ def group_findings(rows):
         size = r.size if r.size is not None else math.inf
         if p is not None and p.reference == ref:
             out.append(Finding(r.family, r.workload, r.size_label, size, r.variant, r.role, ref, p.ratio, p.lo,
-                               p.hi, p.verdict or unpaired_verdict(p.ratio), True, p.rounds))
+                               p.hi, p.verdict or unpaired_verdict(p.ratio), True, p.rounds, p.rounds_run))
         elif ref_row is not None and r.ns_per_op and ref_row.ns_per_op:
             q = r.ns_per_op / ref_row.ns_per_op
             out.append(Finding(r.family, r.workload, r.size_label, size, r.variant, r.role, ref, q, q, q,
@@ -258,9 +259,16 @@ def findings_table(finds, esc, sig3):
                    f"<td class=n>{sig3(f.ratio)}</td>"
                    f"<td class=n>{sig3(f.lo) + '-' + sig3(f.hi) if f.paired else 'unpaired'}</td>"
                    f"<td class={cls}>{esc(f.verdict.replace('_', ' '))} than {esc(f.reference)}</td>"
-                   f"<td class=n>{f.rounds if f.rounds is not None else '-'}</td></tr>")
+                   f"<td class=n>{rounds_text(f)}</td></tr>")
     out.append("</table>")
     return "".join(out).replace("no difference than", "no difference shown against")
+
+
+def rounds_text(f):
+    """'14', or '13 of 15' when disturbed rounds were dropped; '-' unpaired."""
+    if f.rounds is None:
+        return "-"
+    return f"{f.rounds} of {f.rounds_run}" if f.rounds_run and f.rounds_run != f.rounds else str(f.rounds)
 
 
 def manifest(finds):
