@@ -30,6 +30,7 @@ import math
 import os
 import re
 import sys
+from dataclasses import replace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
@@ -55,6 +56,7 @@ STATUS_STYLE = {  # baseline vs new (verdict.py decides); regressions are dark r
     vd.UNCHANGED: dict(color="#c8c8c8", hatch="", edgecolor="#888888", mark=""),
     vd.UNTESTED: dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
     vd.SHARED_CORE: dict(color="white", hatch="////", edgecolor="#555555", mark="shared"),
+    vd.OTHER_MACHINE: dict(color="white", hatch="\\\\", edgecolor="#555555", mark="other machine"),
 }
 
 
@@ -373,14 +375,19 @@ def metric_for(base, new):
     return None, None
 
 
-def judge(o, r, metric, rules):
+def judge(o, r, metric, rules, machines_differ=False):
     """verdict.py's verdict on one benchmark, as the gate would give it: sim
-    rows on their counts, timings on their repetitions. A result without
-    times is compared on a counter: its repetitions, by the timing rule."""
+    rows on their counts, timings on their samples (repetitions or rounds),
+    not judged when the files come from different machines. A result
+    without times is compared on a counter: its samples, by the timing rule
+    (and not across machines either)."""
     if metric == "ns_per_op" or o.kind == "sim":
-        return vd.judge_rows(o, r, rules)
-    return vd.judge_samples(o.counter_samples.get(metric, []), r.counter_samples.get(metric, []),
-                            rules.time, name=metric)
+        return vd.judge_rows(o, r, rules, machines_differ=machines_differ)
+    v = vd.judge_samples(o.counter_samples.get(metric, []), r.counter_samples.get(metric, []),
+                         rules.time, name=metric)
+    if machines_differ and not rules.time.judge_across_machines:
+        return replace(v, status=vd.OTHER_MACHINE, note="the files come from different machines")
+    return v
 
 
 def drawn_figure(v, o, r, metric):
@@ -399,18 +406,13 @@ def drawn_figure(v, o, r, metric):
     return (a, b, change) if math.isfinite(change) else None
 
 
-def chart_status(v):
-    """The bar group a verdict is drawn in: its status, except that a timing
-    untested for too few repetitions (3 a side: the smallest p is 0.1) is
-    drawn with the unchanged ones, as "no significant change", and the
-    caption says why (tests/scripts/test_report.py pins this)."""
-    return vd.UNCHANGED if v.status == vd.UNTESTED and v.min_p is not None else v.status
-
-
 def compare(base, new, rules=vd.Rules()):
     """Every benchmark in both results, judged by verdict.py with the gate's
-    rules, with the figure the chart draws (the metric metric_for picks)."""
+    rules, with the figure the chart draws (the metric metric_for picks).
+    Timings from two different machines (verdict.machine_differences) are
+    not judged, unless the rules say so, as in the gate."""
     metric, label = metric_for(base, new)
+    machines = vd.machine_differences(base.machine_facts, new.machine_facts)
     old_by = {r.name: r for r in base.rows}
     out, only_new = [], []
     for r in new.rows:
@@ -418,16 +420,17 @@ def compare(base, new, rules=vd.Rules()):
         if o is None:
             only_new.append(r.name)
             continue
-        v = judge(o, r, metric, rules)
+        v = judge(o, r, metric, rules, machines_differ=bool(machines))
         drawn = drawn_figure(v, o, r, metric)
         if v is None or drawn is None:
             continue  # a failed row, sim against time, or no figure to draw
         a, b, change = drawn
         out.append(dict(name=r.name, family=r.family, old=a, new=b, change=change * 100, p=v.p,
-                        status=chart_status(v), verdict=v, kind=o.kind, n_old=v.n[0], n_new=v.n[1]))
+                        status=v.status, verdict=v, kind=o.kind, n_old=v.n[0], n_new=v.n[1]))
     new_names = {r.name for r in new.rows}
     only_old = [r.name for r in base.rows if r.name not in new_names]
-    return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old, rules=rules)
+    return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old, rules=rules,
+                machines=machines)
 
 
 SIGNIFICANT = (vd.REGRESSION, vd.IMPROVEMENT)
@@ -459,17 +462,23 @@ def chart_baseline(cmp, family, base, new):
     span = max(abs(c["change"]) for c in rows) or 1
     for y, c in zip(ys, rows):
         mark = STATUS_STYLE[c["status"]]["mark"]
-        txt = f"{c['change']:+.1f}%" + (f"  p={c['p']:.2g}" if c["p"] is not None else "") + (f"  {mark}" if mark else "")
+        txt = f"{c['change']:+.1f}%" + (f"  {mark}" if mark else "")
         if c["kind"] == "sim":
             txt += f" ({c['verdict'].reason()})"  # the counts that decided, maybe not the one drawn
-        ax.text(c["change"] + (0.02 * span if c["change"] >= 0 else -0.02 * span), y, txt,
+        reach = [c["change"]] + [(x - 1) * 100 for x in (c["verdict"].interval or ())]  # past the whisker
+        ax.text(max(reach) + 0.02 * span if c["change"] >= 0 else min(reach) - 0.02 * span, y, txt,
                 va="center", ha="left" if c["change"] >= 0 else "right", fontsize=7,
                 fontweight="bold" if c["status"] == vd.REGRESSION else "normal")
+    iv = [(y, c["verdict"].interval) for y, c in zip(ys, rows) if c["verdict"].interval]
+    if iv:  # the 95% interval of the change, as a whisker on its bar
+        ax.hlines([y for y, _ in iv], [(lo - 1) * 100 for _, (lo, _) in iv], [(hi - 1) * 100 for _, (_, hi) in iv],
+                  color="black", lw=1.0, gid="intervals")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels([c["name"] for c in rows], fontsize=7)
     ax.set_ylim(-0.8, n - 0.2)
-    lo, hi = min(0, min(c["change"] for c in rows)), max(0, max(c["change"] for c in rows))
+    ends = [c["change"] for c in rows] + [(x - 1) * 100 for _, i in iv for x in i]
+    lo, hi = min(0, min(ends)), max(0, max(ends))
     ax.set_xlim(lo * 1.6 - 0.05 * span, hi * 1.6 + 0.05 * span)  # room for the labels, no empty half
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"change in {cmp['label']}, new vs baseline (%; positive = slower)")
@@ -479,14 +488,36 @@ def chart_baseline(cmp, family, base, new):
              f"{family}: the {n} largest of {len(sig)} significant changes in {cmp['label']}")
     finish(fig, title, 1)
     caption = (f"Baseline {os.path.basename(base.path)} ({base.host}) against {os.path.basename(new.path)} ({new.host}); "
-               "unchanged and untested benchmarks are counted above and listed in the table. " + significance_text(cmp))
+               + ("black whiskers: the change's 95% interval; " if iv else "")
+               + "unchanged and not judged benchmarks are counted above and listed in the table. " + significance_text(cmp))
     return fig, title, caption
 
 
 def status_label(status, cmp):
     return {vd.REGRESSION: "significant regression (\u25b2, crossed)", vd.IMPROVEMENT: "significant improvement (\u25bc)",
-            vd.UNCHANGED: "no significant change", vd.UNTESTED: "not tested (too few repetitions)",
-            vd.SHARED_CORE: "not judged (ran on a shared core)"}[status]
+            vd.UNCHANGED: "no difference shown", vd.UNTESTED: "not enough samples to judge",
+            vd.SHARED_CORE: "not judged (ran on a shared core)",
+            vd.OTHER_MACHINE: "not judged (different machines)"}[status]
+
+
+def interval_pct(v):
+    """A timing verdict's 95% interval of the change, '-2.1%..+4.0%' ('' without one)."""
+    if not v.interval:
+        return ""
+    lo, hi = v.interval
+    return f"{(lo - 1) * 100:+.1f}%..{(hi - 1) * 100:+.1f}%"
+
+
+def machines_text(cmp):
+    """The machine facts that differ between baseline and new, in one sentence ('' when none)."""
+    if not cmp["machines"]:
+        return ""
+    judged = cmp["rules"].time.judge_across_machines
+    facts = "; ".join(f"{k}: baseline {b}, new {n}" for k, b, n in cmp["machines"])
+    return (f"The baseline comes from a different machine ({facts}). "
+            + ("Timings are judged anyway (--judge-across-machines): a change may be the machine's, not the code's."
+               if judged else "Timings are not judged (as in the gate; --judge-across-machines judges them); "
+               "simulated counts still are. Compare the findings (ratios within each run) instead."))
 
 
 def significance_text(cmp):
@@ -506,8 +537,9 @@ def significance_text(cmp):
     under = [c["verdict"] for c in cmp["rows"] if c["verdict"].min_p is not None]
     if under:
         v = max(under, key=lambda v: v.min_p)
-        t += (f" With {min(v.n)} repetitions a side the smallest possible p is {sig3(v.min_p)}: run with "
-              "--repetitions 5 or more to be able to call a change significant.")
+        t += (f" With {min(v.n)} samples a side the smallest possible p is {sig3(v.min_p)}, so no 95% interval "
+              "exists: such rows are counted as not enough samples to judge; a paired run (6+ rounds a row) "
+              "or --repetitions 5 or more can be judged.")
     return t
 
 
@@ -874,18 +906,20 @@ def figure_html(item):
 
 
 def compare_table(cmp):
-    out = ["<table><tr><th>benchmark</th><th>baseline</th><th>new</th><th>change</th><th>p</th><th>verdict</th></tr>"]
+    out = ["<table><tr><th>benchmark</th><th>baseline</th><th>new</th><th>change</th><th>95% interval</th>"
+           "<th>samples</th><th>verdict</th></tr>"]
     for c in sorted(cmp["rows"], key=lambda c: (c["status"] not in SIGNIFICANT, -abs(c["change"]))):
         cls = {vd.REGRESSION: "reg", vd.IMPROVEMENT: "imp"}.get(c["status"], "")
         why = f" ({c['verdict'].reason()})" if c["kind"] == "sim" and cls else ""
+        word = status_label(c["status"], cmp) if c["kind"] != "sim" else c["status"]
         out.append(f"<tr><td>{esc(c['name'])}</td><td class=n>{sig3(c['old'])}</td><td class=n>{sig3(c['new'])}</td>"
-                   f"<td class='n {cls}'>{c['change']:+.1f}%</td><td class=n>{'-' if c['p'] is None else format(c['p'], '.3g')}</td>"
-                   f"<td class={cls}>{esc(c['status'] + why)}</td></tr>")
+                   f"<td class='n {cls}'>{c['change']:+.1f}%</td><td class=n>{interval_pct(c['verdict']) or '-'}</td>"
+                   f"<td class=n>{c['n_old']}/{c['n_new']}</td><td class={cls}>{esc(word + why)}</td></tr>")
     out.append("</table>")
     return "".join(out)
 
 
-NOT_JUDGED = (vd.UNTESTED, vd.SHARED_CORE)
+NOT_JUDGED = (vd.UNTESTED, vd.SHARED_CORE, vd.OTHER_MACHINE)
 
 
 def compare_summary(cmp):
@@ -910,11 +944,14 @@ def compare_html(cmp, figures):
     """The "Baseline vs new" section: counts by status per family, the
     significant changes as charts, everything in a collapsed table."""
     count = lambda status: sum(c["status"] == status for c in cmp["rows"])
-    h = ["<h2 id=compare>Baseline vs new</h2>",
-         f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{count(vd.REGRESSION)} significant "
-         f"regression(s)</span>, <span class=imp>{count(vd.IMPROVEMENT)} improvement(s)</span>, "
-         f"{count(vd.UNCHANGED)} unchanged, {count(vd.UNTESTED)} not tested, {count(vd.SHARED_CORE)} not judged "
-         f"(shared core). {esc(significance_text(cmp))}</p>", compare_summary(cmp)]
+    h = ["<h2 id=compare>Baseline vs new</h2>"]
+    if cmp["machines"]:
+        h.append(f"<div class=bad>{esc(machines_text(cmp))}</div>")
+    h += [f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{count(vd.REGRESSION)} significant "
+          f"regression(s)</span>, <span class=imp>{count(vd.IMPROVEMENT)} improvement(s)</span>, "
+          f"{count(vd.UNCHANGED)} unchanged (no difference shown), {count(vd.UNTESTED)} not enough samples to "
+          f"judge, {count(vd.SHARED_CORE)} not judged (shared core), {count(vd.OTHER_MACHINE)} not judged "
+          f"(different machines). {esc(significance_text(cmp))}</p>", compare_summary(cmp)]
     if cmp["only_old"] or cmp["only_new"]:
         some = lambda names: esc(", ".join(names[:20])) + (" ..." if len(names) > 20 else "")
         h.append("<div class=warn>" + (f"Only in the baseline: {some(cmp['only_old'])}. " if cmp["only_old"] else "")
@@ -1006,6 +1043,8 @@ def write_html(path, results, charts, cmp, base, args, warnings):
     res = results[0]
     title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
     h = head_html(res, title)
+    if cmp is not None and cmp["machines"]:
+        h.append(f"<div class=bad id=machines-differ><b>Different machines:</b> {esc(machines_text(cmp))}</div>")
     by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
     h += findings_html(res, charts)
     if cmp is not None:
@@ -1049,7 +1088,8 @@ def build(results, base, args):
     charts = Charts(args.out, png=not args.no_png)
     cmp = None
     if base is not None:
-        rules = vd.Rules(time=vd.TimeRule(alpha=args.alpha, min_effect=args.min_change / 100))
+        rules = vd.Rules(time=vd.TimeRule(alpha=args.alpha, margin=args.margin,
+                                          judge_across_machines=args.judge_across_machines))
         cmp = compare(base, res, rules)
         if cmp["metric"] is None:
             raise cr.ResultError(f"{base.path} and {res.path} share no figure to compare (no ns/op, no common counter)")
@@ -1218,17 +1258,27 @@ def main(argv=None):
                          "(default -o: history.report beside the first file)")
     ap.add_argument("-o", "--out", help="output directory (default: first result without .json, plus .report)")
     ap.add_argument("--title", help="report title")
-    ap.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test (0.05)")
-    ap.add_argument("--min-change", type=float, default=5.0,
-                    help="a change in %% must exceed this to be called a regression or improvement (5, like the "
-                         "gate's --min-effect 0.05; timing noise on shared machines)")
+    ap.add_argument("--alpha", type=float, default=0.05,
+                    help="1 - the confidence of the ratio's Mann-Whitney interval (0.05: 95%%), as the gate's --alpha")
+    ap.add_argument("--margin", type=float, default=vd.TimeRule.margin,
+                    help="a timing regressed or improved only when its whole interval lies beyond +-this "
+                         f"(default {vd.TimeRule.margin:g} = 3%%, as the gate's --margin and the paired verdicts)")
+    ap.add_argument("--min-change", type=float, help=argparse.SUPPRESS)  # the old name, in %
+    ap.add_argument("--judge-across-machines", action="store_true",
+                    help="judge timings even when the baseline comes from another machine (as the gate's option)")
     ap.add_argument("--claims", default=cl.DEFAULT_CLAIMS,
                     help="the claims to check against the run (default scripts/claims.json)")
     ap.add_argument("--no-claims", action="store_true", help="leave the claims section out")
     ap.add_argument("--no-png", action="store_true", help="SVG files only (faster)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
+    if args.min_change is not None:
+        args.margin = args.min_change / 100
     try:
+        if not 0 <= args.margin < 1:
+            raise cr.ResultError("--margin must be between 0 and 1 (0.03 = 3%)")
+        if not 0 < args.alpha < 1:
+            raise cr.ResultError("--alpha must be between 0 and 1 (0.05: a 95% interval)")
         if args.history and (args.baseline or args.merge):
             raise cr.ResultError("--history draws runs over time: it takes neither --baseline nor --merge")
         if args.history and len(args.results) < 2:
@@ -1254,7 +1304,9 @@ def main(argv=None):
                    "charts": charts.manifest(), "warnings": warnings,
                    "comparison": None if cmp is None else [
                        {"name": c["name"], "family": c["family"], "status": c["status"], "change_pct": c["change"],
-                        "p": c["p"]} for c in cmp["rows"]],
+                        "interval": list(c["verdict"].interval) if c["verdict"].interval else None,
+                        "samples": [c["n_old"], c["n_new"]]} for c in cmp["rows"]],
+                   "machines_differ": None if cmp is None else [list(m) for m in cmp["machines"]],
                    "claims": claims_manifest(args.claim_rows)}, f, indent=1)
     if not args.quiet:
         for w in warnings:

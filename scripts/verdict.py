@@ -46,7 +46,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from textstats import pct, sig3
 
@@ -88,12 +88,6 @@ class TimeRule:
     margin: float = 0.03         # the paired verdicts' margin (harness/paired.h): 3%
     judge_shared: bool = False   # judge shared-core timings too
     judge_across_machines: bool = False  # judge timings from two different machines too
-    # report.py's name for the margin (its --min-change); kept until it says margin.
-    min_effect: InitVar[float | None] = None
-
-    def __post_init__(self, min_effect):
-        if min_effect is not None:
-            object.__setattr__(self, "margin", min_effect)
 
 
 @dataclass(frozen=True)

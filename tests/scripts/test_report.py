@@ -163,6 +163,36 @@ def make_paired_doc(groups, rounds=14, host="hostP", seed=3, noise=0.02, cpu=Non
             "benchmarks": out, "cachetick": ct}
 
 
+def real_shape(doc, dropped=None):
+    """A make_paired_doc document in the shape the time backend really writes
+    (a `--quick` run on the Zen 5 guest): the paired block on the row's
+    MEDIAN aggregate only, with rounds_run, preempted_rounds,
+    dropped_disturbed, every_round {ratio, lo, hi, verdict, ...} and
+    disturbed_changes_verdict (no without_shared); groups with
+    preempted_rounds. dropped: {row name: (rounds kept, rounds run, the
+    every-round verdict)} for rows whose disturbed rounds were dropped."""
+    dropped = dropped or {}
+    for e in doc["benchmarks"]:
+        ct = e["cachetick"]
+        if "paired" not in ct:
+            continue
+        if e.get("aggregate_name") != "median":
+            e["cachetick"] = {k: v for k, v in ct.items() if k != "paired"}
+            continue
+        p = dict(ct["paired"])
+        del p["without_shared"]
+        kept, run, every = dropped.get(e["run_name"], (p["rounds"], p["rounds"], p["verdict"]))
+        p.update(rounds=kept, rounds_run=run, preempted_rounds=run - kept, dropped_disturbed=kept < run,
+                 half_width=(p["hi"] / p["lo"]) ** 0.5 - 1, disturbed_changes_verdict=every != p["verdict"],
+                 every_round={"ratio": p["ratio"], "lo": p["lo"] * 0.98, "hi": p["hi"] * 1.02, "verdict": every,
+                              "confidence": p["confidence"], "rounds": run, "detail": "every round",
+                              "half_width": 0.03})
+        e["cachetick"] = dict(ct, paired=p)
+    for g in doc["cachetick"]["groups"]:
+        g["preempted_rounds"] = 0
+    return doc
+
+
 def hash_groups(big_absl=0.8, scale=1.0):
     """hash hit/miss at four sizes: ct the reference; absl wins misses from 1M up."""
     out = []
@@ -604,14 +634,16 @@ class Baseline(ReportCase):
         self.assertFalse([c for c in man["charts"] if c["kind"] == "compare"])
         page = self.page(man)
         self.assertIn("smallest possible p is 0.1", page)
-        self.assertIn(f"{len(HASH_ROWS)} unchanged", page)
+        # Counted as the gate counts them: not judged, never "unchanged".
+        self.assertIn(f"0 unchanged (no difference shown), {len(HASH_ROWS)} not enough samples to judge", page)
+        self.assertEqual({c["status"] for c in man["comparison"]}, {"untested"})
 
     def test_single_runs_are_not_tested(self):
         base, new = self.docs(reps=1)
         code, out, err, man = self.run_report(new, "--baseline", base)
         self.assertEqual(code, 0, err)
         self.assertFalse([c for c in man["charts"] if c["kind"] == "compare"])
-        self.assertIn(f"{len(HASH_ROWS)} not tested", self.page(man))
+        self.assertIn(f"{len(HASH_ROWS)} not enough samples to judge", self.page(man))
 
     def test_deterministic_counts(self):
         def sim(mult):
@@ -648,6 +680,52 @@ class Baseline(ReportCase):
         self.assertEqual(vals, sorted(vals, reverse=True))  # one status here: the bars in drawing order
         self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H)
         self.assertEqual(c["overlaps"], [])
+
+    def test_two_machines_judge_no_timing(self):
+        """Baseline from another CPU: the page says so first, and no timing is
+        judged however much it moved (as the gate: verdict.machine_differences);
+        --judge-across-machines judges them."""
+        base = self.write("intel.json", make_paired_doc(hash_groups(), cpu="Intel(R) Xeon(R) Processor 5950"))
+        new = self.write("zen5.json", make_paired_doc(hash_groups(scale=1.3), cpu="AMD EPYC", seed=4))
+        code, out, err, man = self.run_report(new, "--baseline", base)
+        self.assertEqual(code, 0, err)
+        self.assertIn("0 significant regression(s)", out)
+        self.assertEqual({c["status"] for c in man["comparison"]}, {"other machine"})
+        self.assertEqual(man["machines_differ"], [["CPU model", "Intel(R) Xeon(R) Processor 5950", "AMD EPYC"]])
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "compare"])
+        page = self.page(man)
+        first = page.index("<div class=bad id=machines-differ>")
+        self.assertLess(first, page.index("<h2 id=findings>"))  # before anything else is said
+        self.assertIn("CPU model: baseline Intel(R) Xeon(R) Processor 5950, new AMD EPYC", page[first:])
+        self.assertIn(f"{len(man['comparison'])} not judged (different machines)", page)
+        # Asked to, it judges them: absl is 1.3x slower at every hash size but the 1M/16M misses' 0.8x -> 1.04x.
+        code, out, err, man = self.run_report(new, "--baseline", base, "--judge-across-machines")
+        self.assertEqual(code, 0, err)
+        judged = {c["name"]: c["status"] for c in man["comparison"]}
+        self.assertEqual(judged["hash/absl_flat_hash_map/hit/4096"], "regression")
+        self.assertEqual(judged["hash/ct/hit/4096"], "unchanged")
+        self.assertIn("Timings are judged anyway", self.page(man))
+
+    def test_same_machine_says_nothing_of_machines(self):
+        base = self.write("a.json", make_paired_doc(hash_groups()))
+        new = self.write("b.json", make_paired_doc(hash_groups(), seed=5))
+        code, out, err, man = self.run_report(new, "--baseline", base)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(man["machines_differ"], [])
+        self.assertNotIn("id=machines-differ", self.page(man))
+        self.assertNotIn("other machine", {c["status"] for c in man["comparison"]})
+
+    def test_margin_is_the_gates(self):
+        # A 4% slowdown over 14 rounds a side: beyond the gate's 3% margin, within a 5% one.
+        base = self.write("a.json", make_paired_doc(hash_groups(), noise=0.002))
+        new = self.write("b.json", make_paired_doc(hash_groups(scale=1.04), seed=5, noise=0.002))
+        name = "hash/absl_flat_hash_map/hit/4096"
+        for extra, want in (((), "regression"), (("--margin", "0.05"), "unchanged"),
+                            (("--min-change", "5"), "unchanged")):
+            code, out, err, man = self.run_report(new, "--baseline", base, *extra)
+            self.assertEqual(code, 0, err)
+            self.assertEqual({c["name"]: c["status"] for c in man["comparison"]}[name], want, extra)
+        self.assertEqual(self.run_report(new, "--baseline", base, "--margin", "1.5")[0], 2)
 
     def test_nothing_in_common(self):
         other = make_doc([("sort", "pdq", "peer", "rand", "4K", 16384, 5.0, None),
@@ -750,6 +828,49 @@ class Findings(ReportCase):
         self.assertLess(page.index("<h2 id=findings>"), page.index("<details class=index>"))
         self.assertLess(page.index(c["sentence"].replace("'", "&#x27;")[:40]), page.index("<h2 id=machine>"))
         self.assertNotIn("unpaired", page[:page.index("<h2 id=machine>")])
+
+    def test_real_shape_median_entry_only(self):
+        """The backend's real shape: one entry per round, aggregates, the paired
+        block on the median entry only (with rounds_run, every_round...): the
+        findings are that block's, the samples the rounds."""
+        drop = {"hash/naive/miss/16M": (12, 14, "slower"),                   # 2 disturbed rounds dropped
+                "hash/ct_scalar/hit/4096": (11, 14, "slower")}               # and the verdict would differ
+        doc = real_shape(make_paired_doc(hash_groups()), drop)
+        blocks = {e["run_name"]: e["cachetick"]["paired"] for e in doc["benchmarks"] if "paired" in e["cachetick"]}
+        self.assertTrue(all(e.get("aggregate_name") == "median" for e in doc["benchmarks"]
+                            if "paired" in e["cachetick"]))
+        self.assertEqual(len(blocks), 8 * 4)
+        path = self.write("real.json", doc)
+        res = cr.load(path)
+        for r in res.rows:
+            entries = [e for e in doc["benchmarks"] if e["run_name"] == r.name]
+            self.assertEqual(r.samples, [e["cachetick"]["ns_per_op"] for e in entries if e["run_type"] == "iteration"])
+            self.assertEqual(len(r.samples), 14)
+            self.assertEqual(r.ns_per_op, [e for e in entries if e.get("aggregate_name") == "median"][0]
+                             ["cachetick"]["ns_per_op"])
+            self.assertEqual(r.paired is None, r.variant == "ct")
+        naive = next(r for r in res.rows if r.name == "hash/naive/miss/16M").paired
+        self.assertEqual((naive.rounds, naive.rounds_run, naive.preempted_rounds, naive.disturbed_changes_verdict),
+                         (12, 14, 2, False))
+        code, out, err, man = self.run_report(path)
+        self.assertEqual(code, 0, err)
+        c = self.chart(man, "findings_hash")
+        self.assertTrue(c["paired"])
+        self.assertEqual(len(c["findings"]), 8 * 4)
+        for f in c["findings"]:
+            b = blocks[f"hash/{f['variant']}/{f['workload']}/{f['size_label']}"]
+            self.assertEqual((f["ratio"], f["lo"], f["hi"], f["verdict"], f["reference"], f["rounds"], f["rounds_run"]),
+                             (b["ratio"], b["lo"], b["hi"], b["verdict"], "ct", b["rounds"], b["rounds_run"]))
+        # The verdict drawn is the block's own (not every_round's): ct_scalar hollow at all 4 hit sizes.
+        hit = c["panels"][0]
+        self.assertEqual([s["n"] for s in hit["series"] if s["gid"] == "series:ct_scalar:no_difference"], [4])
+        self.assertFalse([s for s in hit["series"] if s["gid"] == "series:ct_scalar"])
+        filled = {s["gid"]: s for s in hit["series"]}["series:std_unordered_map"]
+        self.assertEqual(sorted(filled["x"]), sorted(blocks[f"hash/std_unordered_map/hit/{lab}"]["ratio"]
+                                                     for lab in ("4096", "65536", "1M", "16M")))
+        page = self.page(man)
+        self.assertIn("<td class=n>12 of 14</td>", page)
+        self.assertIn("<td class=n>11 of 14</td>", page)
 
     def test_sentence_when_the_reference_wins(self):
         groups = [g[:5] + ([v for v in g[5] if v[0] != "ct_scalar"],) for g in hash_groups(big_absl=1.3)]

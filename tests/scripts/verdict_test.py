@@ -108,7 +108,6 @@ class Rules(unittest.TestCase):
         # A margin of 5%: +2% with that noise is then shown equivalent.
         v = vd.judge_samples(base, [x * 1.02 for x in base], vd.TimeRule(margin=0.05))
         self.assertEqual((v.status, v.note), (vd.UNCHANGED, "equivalent: within +-5%"))
-        self.assertEqual(vd.TimeRule(min_effect=0.05), vd.TimeRule(margin=0.05))  # report.py's name
 
     def test_interval_against_known_critical_values(self):
         # Published two-sided 5% critical values of U: the interval is
@@ -209,7 +208,8 @@ class Rules(unittest.TestCase):
 
 GATE_WORDS = {"REGRESSED": vd.REGRESSION, "improved": vd.IMPROVEMENT, "ok": vd.UNCHANGED,
               "no difference shown": vd.UNCHANGED, "untested": vd.UNTESTED,
-              "not enough samples": vd.UNTESTED, "shared core: not judged": vd.SHARED_CORE}
+              "not enough samples": vd.UNTESTED, "shared core: not judged": vd.SHARED_CORE,
+              "other machine: not judged": vd.OTHER_MACHINE}
 
 
 class SameVerdict(unittest.TestCase):
@@ -292,17 +292,27 @@ class SameVerdict(unittest.TestCase):
                                     "v/tiny/w/1024": vd.UNCHANGED, "v/same/w/1024": vd.UNCHANGED})
         self.assertEqual(code, 1)
 
+    def test_two_machines(self):
+        # Baseline and new from two CPUs: both say so and judge no timing,
+        # however large the change.
+        base_doc = time_doc({"v/x/w/1024": [10.0, 10.1, 9.9, 10.2, 10.0]})
+        new_doc = time_doc({"v/x/w/1024": [20.0, 20.1, 19.9, 20.2, 20.0]})
+        base_doc["cachetick"]["machine"] = {"cpu_model": "Intel(R) Xeon(R) Processor 5950", "logical_cpus": 2}
+        new_doc["cachetick"]["machine"] = {"cpu_model": "AMD EPYC", "logical_cpus": 2}
+        verdicts, code = self.both(base_doc, new_doc)
+        self.assertEqual((verdicts, code), ({"v/x/w/1024": vd.OTHER_MACHINE}, 0))
+
     def test_three_repetitions(self):
-        # The one difference in looks: both judge the row untested (no p can
-        # reach 0.05), the report draws it with the unchanged rows and says
-        # why in the caption (tests/scripts/test_report.py pins that).
+        # Both judge the row untested (no 95% interval exists with 3 a side)
+        # and the report counts it so, not as unchanged, and says why.
         base = self.write("base.json", time_doc({"v/x/w/1024": [10.0, 10.1, 9.9]}))
         new = self.write("new.json", time_doc({"v/x/w/1024": [20.0, 20.1, 19.9]}))
         gate, code = self.gate(base, new)
         self.assertEqual((gate, code), ({"v/x/w/1024": vd.UNTESTED}, 0))
+        self.assertEqual(self.report(base, new), gate)
         cmp = report.compare(cr.load(base), cr.load(new))
         (row,) = cmp["rows"]
-        self.assertEqual((row["verdict"].status, row["status"]), (vd.UNTESTED, vd.UNCHANGED))
+        self.assertEqual((row["verdict"].status, row["status"]), (vd.UNTESTED, vd.UNTESTED))
         self.assertIn("smallest possible p is 0.1", report.significance_text(cmp))
 
 
