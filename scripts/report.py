@@ -426,7 +426,8 @@ def compare(base, new, rules=vd.Rules()):
             continue  # a failed row, sim against time, or no figure to draw
         a, b, change = drawn
         out.append(dict(name=r.name, family=r.family, old=a, new=b, change=change * 100, p=v.p,
-                        status=v.status, verdict=v, kind=o.kind, n_old=v.n[0], n_new=v.n[1]))
+                        status=v.status, verdict=v, kind=o.kind, n_old=v.n[0], n_new=v.n[1],
+                        ratio=vd.judge_ratio_change(o.paired, r.paired, rules.time.margin)))
     new_names = {r.name for r in new.rows}
     only_old = [r.name for r in base.rows if r.name not in new_names]
     return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old, rules=rules,
@@ -932,12 +933,35 @@ def compare_summary(cmp):
         n = lambda sts: sum(c["status"] in sts for c in rows)
         sig = significant_changes(cmp, f)
         big = f"{esc(sig[0]['name'])} {sig[0]['change']:+.1f}%" if sig else "-"
-        out.append(f"<tr><td><a href='#compare_{slug(f)}'>{esc(f)}</a></td>"
+        name = f"<a href='#compare_{slug(f)}'>{esc(f)}</a>" if sig else esc(f)  # a chart only when something changed
+        out.append(f"<tr><td>{name}</td>"
                    f"<td class='n{' reg' if n((vd.REGRESSION,)) else ''}'>{n((vd.REGRESSION,))}</td>"
                    f"<td class='n{' imp' if n((vd.IMPROVEMENT,)) else ''}'>{n((vd.IMPROVEMENT,))}</td>"
                    f"<td class=n>{n((vd.UNCHANGED,))}</td><td class=n>{n(NOT_JUDGED)}</td><td>{big}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def ratio_changes_html(cmp):
+    """Rows paired in both files: did their ratio to the group's reference
+    move (verdict.judge_ratio_change, as the gate lists them)? Information,
+    not a regression; the lesson that carries across machines."""
+    both = [c for c in cmp["rows"] if c["ratio"] is not None]
+    if not both:
+        return []
+    moved = [c for c in both if c["ratio"].status != vd.UNCHANGED]
+    margin = cmp["rules"].time.margin * 100
+    h = [f"<p>{len(both)} rows were paired in both files: {len(moved)} ratio(s) to the group's reference moved "
+         f"(the intervals apart by more than +-{margin:g}%; information, not a regression: either side may have "
+         "moved).</p>"]
+    if moved:
+        h.append(f"<details><summary>the {len(moved)} moved ratio(s)</summary><table><tr><th>benchmark</th>"
+                 "<th>ratio to the reference, baseline -> new</th><th>moved</th></tr>" + "".join(
+                     f"<tr><td>{esc(c['name'])}</td><td>{esc(c['ratio'].note)}</td><td class="
+                     f"{'reg' if c['ratio'].status == vd.REGRESSION else 'imp'}>"
+                     f"{'relatively slower' if c['ratio'].status == vd.REGRESSION else 'relatively faster'}</td></tr>"
+                     for c in moved) + "</table></details>")
+    return h
 
 
 def compare_html(cmp, figures):
@@ -959,6 +983,7 @@ def compare_html(cmp, figures):
     if not figures:
         h.append("<p>No significant change in any family: no chart.</p>")
     h += [figure_html(c) for c in figures]
+    h += ratio_changes_html(cmp)
     h.append(f"<details><summary>all {len(cmp['rows'])} benchmarks compared, as a table</summary>"
              + compare_table(cmp) + "</details>")
     return "".join(h)

@@ -698,6 +698,9 @@ class Baseline(ReportCase):
         self.assertLess(first, page.index("<h2 id=findings>"))  # before anything else is said
         self.assertIn("CPU model: baseline Intel(R) Xeon(R) Processor 5950, new AMD EPYC", page[first:])
         self.assertIn(f"{len(man['comparison'])} not judged (different machines)", page)
+        # What carries across machines: the paired ratios to the reference (absl's, 1.3x, moved; no other).
+        self.assertIn("32 rows were paired in both files: 8 ratio(s) to the group's reference moved", page)
+        self.assertIn("<tr><td>hash/absl_flat_hash_map/miss/16M</td><td>vs ct: 0.8", page)
         # Asked to, it judges them: absl is 1.3x slower at every hash size but the 1M/16M misses' 0.8x -> 1.04x.
         code, out, err, man = self.run_report(new, "--baseline", base, "--judge-across-machines")
         self.assertEqual(code, 0, err)
@@ -713,6 +716,7 @@ class Baseline(ReportCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(man["machines_differ"], [])
         self.assertNotIn("id=machines-differ", self.page(man))
+        self.assertIn("32 rows were paired in both files: 0 ratio(s) to the group's reference moved", self.page(man))
         self.assertNotIn("other machine", {c["status"] for c in man["comparison"]})
 
     def test_margin_is_the_gates(self):
