@@ -995,7 +995,8 @@ def head_html(res, title):
          f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{CSS}</style></head><body><main>",
          f"<h1>{esc(title)}</h1><p class=sub>{esc(date)} &middot; {len(res.rows)} benchmarks in {len(res.families())} "
          f"famil{'y' if len(res.families()) == 1 else 'ies'} &middot; ns/op = wall-clock nanoseconds per operation, "
-         "the median of the repetitions; TSC ticks are not core cycles.</p>"]
+         f"the median of the {'rounds (paired, interleaved)' if any(r.paired for r in res.rows) else 'repetitions'}; "
+         "TSC ticks are not core cycles.</p>"]
     if res.ct and res.ct.get("complete") is False:
         h.append("<div class=bad><b>Incomplete run:</b> the run was interrupted; this file holds only the benchmarks that finished.</div>")
     return h
