@@ -15,9 +15,14 @@ namespace cachetick {
 struct RunOptions {
   std::string filter;                 // ECMAScript regex on family/variant/workload/size
   std::vector<std::string> families;  // empty: all
-  int repetitions = 3;
+  int repetitions = 6;                // time: rounds per group, at least (paired groups: >= 6)
+  int max_rounds = 60;                // time: rounds per group, at most
+  double rounds_target = 0.03;        // time: stop when every interval is within +-this
+  double group_cap_s = 0;             // time: seconds per group before stopping anyway; 0 = default
+  double margin = 0.03;               // time: a ratio within +-margin is "no difference"
+  bool unpaired = false;              // time: allow groups that cannot be paired
   bool quick = false;                 // smoke run: small sizes, short runs, 1 repetition
-  double min_time = 0.1;              // seconds per repetition (Google Benchmark's min time)
+  double min_time = 0.002;            // time: seconds per batch (one variant, one round)
   std::string out;                    // result file; "" = default under results/runs/
   bool no_out = false;
   double budget_ns = 10;
