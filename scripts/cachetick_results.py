@@ -190,6 +190,22 @@ class Result:
         return _block(self.ct, "machine")
 
     @property
+    def machine_facts(self):
+        """What a timing depends on besides the code, as {name: value} for
+        the facts this file records: CPU model, logical cores, kernel, arch
+        (cachetick's machine block; a plain Google Benchmark file has only
+        its context's num_cpus) and how cachetick was built (build type,
+        compiler, flags). verdict.machine_differences compares two."""
+        m = self.machine or _block(self.context, "machine")
+        b = _block(self.ct, "build") or _block(self.context, "build")
+        facts = {"CPU model": m.get("cpu_model"),
+                 "cores": m.get("logical_cpus", self.context.get("num_cpus")),
+                 "kernel": m.get("kernel"), "arch": m.get("arch"),
+                 "build type": b.get("build_type"), "compiler": b.get("compiler"),
+                 "compiler flags": b.get("cxx_flags")}
+        return {k: v for k, v in facts.items() if v not in (None, "")}
+
+    @property
     def complete(self):
         """False when cachetick says the run was interrupted."""
         return self.ct.get("complete") is not False

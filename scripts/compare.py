@@ -10,19 +10,33 @@ The rules are verdict.py's, the same the report's baseline comparison uses:
   run, so the rule is a plain threshold: a metric regresses when it grows by
   more than its tolerance (default 1% for instructions) AND by more than an
   absolute floor per op (so that 0.0001 -> 0.0002 misses/op is not +100%).
-* Timings with repetitions: a two-sided Mann-Whitney U test over the
-  repetitions (alpha 0.05) AND a minimum effect size on the medians (5%):
-  significant but tiny, or large but not significant, is not a regression.
-  With too few repetitions to ever reach alpha the row is reported untested.
-  A row whose median core share (cachetick's `core` column) is below 80% on
-  either side ran beside a busy SMT sibling, which slows wide code up to 2x
-  at the same clock: it is shown but not judged (--judge-shared judges it).
+* Timings: each row's samples a side (repetitions, or the rounds of a
+  paired run) give the ratio new/baseline with a distribution-free 95%
+  interval (Hodges-Lehmann with the Mann-Whitney interval); as in the
+  paired verdicts, slower (a regression) or faster only when the whole
+  interval lies beyond +-3% (--margin), else "no difference shown". Too few
+  samples for a 95% interval (3 a side) is "not enough samples to judge",
+  counted in the verdict line. A row whose median core share (cachetick's
+  `core` column) is below 80% on either side ran beside a busy SMT sibling,
+  which slows wide code up to 2x at the same clock: it is shown but not
+  judged (--judge-shared judges it).
+* Machines: when the two files come from different machines (CPU model,
+  cores, kernel, arch, build type, compiler, flags), the first lines say
+  which facts differ and no timing is judged (--judge-across-machines
+  judges them); sim counts still are (their own environment check guards
+  them).
+* Paired runs: where both files carry a row's ratio to its group's
+  reference variant, a ratio that moved (intervals apart by more than the
+  margin) is listed: information, not a regression (either side may have
+  moved).
 
-Exit 0: nothing regressed. 1: a regression (named). 2: bad input (missing
-or corrupt file, not a benchmark result, runs interrupted, benchmarks on
-only one side, incomparable files); what can be compared is still shown.
+Exit 0: nothing regressed (or nothing judged: the verdict line says why).
+1: a regression (named). 2: bad input (missing or corrupt file, not a
+benchmark result, runs interrupted, benchmarks on only one side,
+incomparable files, an unwritable --markdown file, an unknown option); what
+can be compared is still shown.
 
-Needs Debian's /usr/bin/python3 (python3-scipy).
+Needs Debian's /usr/bin/python3 (standard library only).
 """
 import argparse
 import json
@@ -43,7 +57,10 @@ EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 COLUMN = {"instructions_per_op": "instr/op", "d1_misses_per_op": "D1miss/op",
           "ll_misses_per_op": "LLmiss/op", "est_cycles_per_op": "estcyc/op"}
 MARK = {vd.REGRESSION: "REGRESSED", vd.IMPROVEMENT: "improved", vd.UNCHANGED: "",
-        vd.UNTESTED: "untested", vd.SHARED_CORE: "shared core: not judged"}
+        vd.UNTESTED: "untested", vd.SHARED_CORE: "shared core: not judged",
+        vd.OTHER_MACHINE: "other machine: not judged"}
+# Timings' words where they differ: the paired verdicts' (harness/paired.cpp).
+TIME_MARK = dict(MARK, **{vd.UNCHANGED: "no difference shown", vd.UNTESTED: "not enough samples"})
 
 
 class BadInput(Exception):
@@ -66,9 +83,15 @@ def parse_args(argv):
     ap.add_argument("--floor", action="append", metavar="METRIC=PER_OP",
                     help="absolute change per op below which a count never regresses (defaults: "
                     + ", ".join(f"{vd.short(k)} {r.floor:g}" for k, r in defaults) + ")")
-    ap.add_argument("--alpha", type=float, default=0.05, help="timings: significance level (0.05)")
-    ap.add_argument("--min-effect", type=float, default=0.05,
-                    help="timings: smallest median change that counts (0.05 = 5%%)")
+    ap.add_argument("--alpha", type=float, default=0.05,
+                    help="timings: 1 - the interval's confidence (0.05: a 95%% interval)")
+    ap.add_argument("--margin", type=float, default=vd.TimeRule.margin,
+                    help="timings: slower/faster only when the whole interval of new/baseline lies beyond "
+                         f"+-this (default {vd.TimeRule.margin:g} = 3%%, as the paired verdicts)")
+    ap.add_argument("--min-effect", dest="margin", type=float, help=argparse.SUPPRESS)  # the old name
+    ap.add_argument("--judge-across-machines", action="store_true",
+                    help="timings: judge them even when the files come from different machines "
+                         "(CPU model, cores, kernel, build); by default they are shown, not judged")
     ap.add_argument("--judge-shared", action="store_true",
                     help="timings: judge rows that ran on a shared core too (median core share "
                          f"< {vd.SHARED_CORE_BELOW:g} on either side); by default they are shown, not judged")
@@ -103,11 +126,12 @@ def rules_from(args):
     tol, floor = parse_pairs(args.tolerance, "tolerance"), parse_pairs(args.floor, "floor")
     if not 0 < args.alpha < 1:
         raise BadInput("--alpha must be between 0 and 1")
-    if args.min_effect < 0:
-        raise BadInput("--min-effect must be >= 0")
+    if not 0 <= args.margin < 1:
+        raise BadInput("--margin must be between 0 and 1 (0.03 = 3%)")
     counts = {k: vd.CountRule(tol.get(k, r.tolerance), floor.get(k, r.floor))
               for k, r in vd.COUNT_RULES.items()}
-    return vd.Rules(counts, vd.TimeRule(args.alpha, args.min_effect, args.judge_shared))
+    return vd.Rules(counts, vd.TimeRule(args.alpha, args.margin, args.judge_shared,
+                                        args.judge_across_machines))
 
 
 # ---- judging -----------------------------------------------------------------------
@@ -115,10 +139,13 @@ def rules_from(args):
 class Judged:
     """Every common benchmark's verdict, in file order, and the input problems."""
 
-    def __init__(self):
+    def __init__(self, machines=(), judge_across=False):
         self.rows = []      # (name, kind, Verdict)
         self.problems = []  # bad input, in words
         self.shared = []    # (name, which side, its core share)
+        self.machines = list(machines)  # (fact, baseline's, new's) that differ
+        self.judge_across = judge_across  # --judge-across-machines
+        self.ratios = []    # (name, vd.RatioChange) of rows paired in both files
 
     def named(self, status, kind=None):
         return [(n, v) for n, k, v in self.rows if v.status == status and kind in (None, k)]
@@ -179,15 +206,31 @@ def judge_all(base, new, names, rules, judged):
         b, n = base_rows[name], new_rows[name]
         if not comparable(b, n, judged.problems):
             continue
-        v = vd.judge_rows(b, n, rules)
+        v = vd.judge_rows(b, n, rules, machines_differ=bool(judged.machines))
         judged.rows.append((name, b.kind, v))
         if v.status == vd.SHARED_CORE:
             sb, sn = (s if vd.shared_core(s) else None for s in (b.core_share, n.core_share))
             judged.shared.append((name, "baseline" if sn is None else "new result" if sb is None else "both",
                                   sb if sb is not None else sn))
-    if any(k == "time" for _, k, _ in judged.rows) and not vd.have_u_test():
-        judged.problems.append("timings need scipy for the Mann-Whitney U test "
-                               "(apt-get install python3-scipy)")
+        change = vd.judge_ratio_change(b.paired, n.paired, rules.time.margin)
+        if change is not None:
+            judged.ratios.append((name, change))
+
+
+def machine_lines(base, new, judged):
+    """The first lines of the output: whether both files come from one machine."""
+    if judged.machines:
+        names = ", ".join(k for k, _, _ in judged.machines)
+        return ([f"Different machines ({names}): "
+                 + ("timings judged anyway (--judge-across-machines): a change may be the machine's, "
+                    "not the code's." if judged.judge_across else
+                    "timings are not judged; --judge-across-machines judges them. Simulated counts are "
+                    "still judged.")]
+                + [f"  {k}: baseline {b!r}, new {n!r}" for k, b, n in judged.machines] + [""])
+    same = {k: v for k, v in base.machine_facts.items() if new.machine_facts.get(k) == v}
+    if not same:
+        return ["Machines: not recorded in the files; whether they come from one machine cannot be told.", ""]
+    return ["Same machine: " + ", ".join(f"{k} {v}" for k, v in same.items()), ""]
 
 
 # ---- the command ---------------------------------------------------------------------
@@ -222,13 +265,18 @@ def main(argv):
         print(f"compare.py: not judged: {environment_text(env_diff)}. Regenerate the baseline in this "
               "environment to gate here (scripts/baseline.sh).")
         return EXIT_OK
-    judged = Judged()
+    judged = Judged(vd.machine_differences(base.machine_facts, new.machine_facts),
+                    rules.time.judge_across_machines)
+    machines = machine_lines(base, new, judged)
+    print("\n".join(machines))
     judged.problems += file_problems(base, new, env_diff)
     names = common_names(base, new, flt, judged.problems)
     judge_all(base, new, names, rules, judged)
 
     lines, md = render(judged, rules)
-    print("\n".join(lines))
+    lines_r, md_r = ratio_lines(judged, rules)
+    print("\n".join(lines + lines_r))
+    md = [("- " + m.strip()) if m.startswith("  ") else m for m in machines] + md + md_r
     print_notes(judged, rules)
     for p in judged.problems:
         print(f"compare.py: bad input: {p}", file=sys.stderr)
@@ -241,25 +289,44 @@ def main(argv):
     return code
 
 
+def tally(judged):
+    """What became of the rows, in words: '3 regressed, 1 improved, ...'."""
+    count = lambda status, kind=None: len(judged.named(status, kind))
+    why = ", ".join(k for k, _, _ in judged.machines)
+    parts = [(count(vd.REGRESSION), "regressed"), (count(vd.IMPROVEMENT), "improved"),
+             (count(vd.UNCHANGED, "sim"), "unchanged"),
+             (count(vd.UNCHANGED, "time"), "no difference shown"),
+             (count(vd.UNTESTED, "time"), "not enough samples to judge"),
+             (count(vd.UNTESTED, "sim"), "untested"),
+             (count(vd.SHARED_CORE), "not judged (shared core)"),
+             (count(vd.OTHER_MACHINE), f"timings not judged (different machines: {why})"),
+             (sum(c.status != vd.UNCHANGED for _, c in judged.ratios), "ratio(s) to the reference changed")]
+    return ", ".join(f"{n} {what}" for n, what in parts if n)
+
+
 def gate_verdict(judged, n_common):
     """The one-line verdict and the exit code."""
     if judged.problems:
-        return f"BAD INPUT ({len(judged.problems)} problem(s)); see above", EXIT_BAD_INPUT
+        return (f"BAD INPUT ({len(judged.problems)} problem(s)); see above"
+                + (f"; of the rest, {len(judged.rows)} compared: {tally(judged)}" if judged.rows else "")), \
+            EXIT_BAD_INPUT
     regressions = judged.named(vd.REGRESSION)
-    if regressions:
-        return f"FAILED: {len(regressions)} regression(s)", EXIT_REGRESSION
-    improved = judged.named(vd.IMPROVEMENT)
-    return (f"passed: {n_common} benchmark(s) compared, none regressed"
-            + (f", {len(improved)} improved" if improved else "")
-            + (f", {len(judged.shared)} not judged (shared core)" if judged.shared else "")), EXIT_OK
+    judged_rows = [v for _, _, v in judged.rows if v.status in (vd.REGRESSION, vd.IMPROVEMENT, vd.UNCHANGED)]
+    head = (f"FAILED: {len(regressions)} regression(s)" if regressions else
+            "passed" if judged_rows else "NOTHING JUDGED")
+    text = f"{head}{'; ' if regressions else ': '}{n_common} benchmark(s) compared" + (f": {tally(judged)}" if tally(judged) else "")
+    if not regressions and judged_rows:
+        text = text.replace(" compared:", " compared, none regressed:", 1)
+    return text, EXIT_REGRESSION if regressions else EXIT_OK
 
 
 def print_notes(judged, rules):
     untested = judged.named(vd.UNTESTED, "time")
     if untested:
-        print(f"\nUntested: {len(untested)} timing row(s) have too few repetitions for a "
-              f"Mann-Whitney U test to reach alpha {rules.time.alpha:g} (need >= 4 per side; "
-              "use `cachetick run --repetitions 5`).")
+        worst_n = min((v.n for _, v in untested), key=min)
+        print(f"\nNot enough samples: {len(untested)} timing row(s) cannot be judged: with "
+              f"{worst_n[0]} and {worst_n[1]} samples no {100 * (1 - rules.time.alpha):g}% interval exists "
+              "(4 a side are the least; a paired run's 6+ rounds, or `cachetick run --repetitions 6`).")
     if judged.shared:
         print(f"\nShared core: {len(judged.shared)} timing row(s) ran beside a busy SMT sibling (median core "
               f"share < {vd.SHARED_CORE_BELOW * 100:.0f}%) and were not judged: rerun them, or "
@@ -321,20 +388,44 @@ def sim_table(rows, rules):
     return lines + ["", note], md + ["", note]
 
 
+def ratio_lines(judged, rules):
+    """Paired rows whose ratio to the reference changed (console, Markdown)."""
+    if not judged.ratios:
+        return [], []
+    moved = [(n, c) for n, c in judged.ratios if c.status != vd.UNCHANGED]
+    head = (f"Ratios to the reference (paired rounds in both files): {len(judged.ratios)} compared, "
+            f"{len(moved)} changed (the intervals apart by more than +-{rules.time.margin * 100:g}%)"
+            + (": a ratio, unlike a time, carries across machines, so a change here is the code's or "
+               "the CPU's" if judged.machines else "") + (":" if moved else "."))
+    word = {vd.REGRESSION: "relatively slower", vd.IMPROVEMENT: "relatively faster"}
+    lines = [f"  {n} {c.note}: {word[c.status]}" for n, c in moved]
+    md = [f"- `{n}` {c.note}: {word[c.status]}" for n, c in moved]
+    return ["", head] + lines, ["", head] + md
+
+
+def time_mark(v):
+    """A timing's verdict in words: the status, and for no difference
+    whether the interval sits within the margin or is too wide to tell."""
+    if v.status == vd.UNCHANGED and v.note:
+        return TIME_MARK[v.status] + (" (equivalent)" if v.note.startswith("equivalent") else " (too wide)")
+    return TIME_MARK[v.status]
+
+
 def time_table(rows, rules):
     w = max(9, *(len(n) for n, _ in rows))
-    lines = [f"{'benchmark':<{w}} {'base ns/op':>11} {'new ns/op':>11} {'change':>8} {'p':>7} {'reps':>6}  verdict"]
-    md = ["| benchmark | base ns/op | new ns/op | change | p (Mann-Whitney U) | reps | verdict |",
+    conf = f"{100 * (1 - rules.time.alpha):g}%"
+    lines = [f"{'benchmark':<{w}} {'base ns/op':>11} {'new ns/op':>11} {'new/base':>9} {conf + ' interval':>17} "
+             f"{'n':>6}  verdict"]
+    md = [f"| benchmark | base ns/op | new ns/op | new/base | {conf} interval | n | verdict |",
           "|---|---|---|---|---|---|---|"]
     for n, v in rows:
         t = v.figure("time")
-        p = "-" if v.p is None else f"{v.p:.3g}"
+        iv = "-" if v.interval is None else f"{pct(v.interval[0] - 1)}..{pct(v.interval[1] - 1)}"
         reps = f"{v.n[0]}/{v.n[1]}"
-        lines.append(f"{n:<{w}} {sig3(t.base):>11} {sig3(t.new):>11} {pct(t.change):>8} "
-                     f"{p:>7} {reps:>6}  {MARK[v.status]}")
-        md.append(f"| `{n}` | {sig3(t.base)} | {sig3(t.new)} | {pct(t.change)} | {p} | "
-                  f"{reps} | {MARK[v.status] or 'ok'} |")
-    note = f"Timings: medians of the repetitions; {vd.time_rule_text(rules.time)}."
+        lines.append(f"{n:<{w}} {sig3(t.base):>11} {sig3(t.new):>11} {pct(t.change):>9} {iv:>17} "
+                     f"{reps:>6}  {time_mark(v)}")
+        md.append(f"| `{n}` | {sig3(t.base)} | {sig3(t.new)} | {pct(t.change)} | {iv} | {reps} | {time_mark(v)} |")
+    note = f"Timings: ns/op are the medians of the samples; {vd.time_rule_text(rules.time)}."
     return lines + ["", note], md + ["", note]
 
 

@@ -12,23 +12,27 @@ Two kinds of figures, two rules:
   plain threshold: a count regresses when it grows by more than its
   tolerance AND by more than its floor per op (so that 0.0001 -> 0.0002
   misses/op is not +100%). A benchmark is as bad as its worst count.
-* Timings vary from run to run: a change counts when a two-sided
-  Mann-Whitney U test over the repetitions gives p < alpha AND the medians
-  differ by more than a minimum effect; significant but tiny, or large but
-  not significant, is no change. With too few repetitions to ever reach
-  alpha the benchmark is untested. A timing that ran beside a busy SMT
-  sibling (median core share below SHARED_CORE_BELOW on either side) is
-  shown but not judged: the sibling slows wide code up to 2x at the same
-  clock.
+* Timings vary from run to run. Each file holds R samples of a row (its
+  repetitions, or the rounds of a paired run); ratio_interval gives the
+  ratio new/base with a distribution-free 95% interval (Hodges-Lehmann,
+  with the Mann-Whitney interval: see there why), and margin_verdict
+  judges it with the rule of the paired verdicts (harness/paired.cpp):
+  slower or faster only when the WHOLE interval lies beyond +-margin (3%),
+  else "no difference shown". Samples too few for any 95% interval (3 a
+  side) are "not enough samples to judge", never a pass in disguise.
+  A timing that ran beside a busy SMT sibling (median core share below
+  SHARED_CORE_BELOW on either side) is shown but not judged: the sibling
+  slows wide code up to 2x at the same clock. Timings from two different
+  machines (machine_differences) are not judged either, unless asked.
 
 Each judgement is a small pure function: figures and rules in, a Verdict
 out (a status and the figures that justify it). The front ends choose only
 how a status looks (a word, a colour, a mark).
 
-Next (issue 17): timings as paired, interleaved rounds with a confidence
-interval on the ratio to a reference variant. That is one more judge_*
-function here returning the same Verdict, with the interval among its
-figures; the gate and the report then show it without deciding anything.
+Paired runs (issue 17) also carry, per row, its ratio to the group's
+reference variant with an interval from interleaved rounds; judge_ratio_change
+says whether that ratio moved between two files (the lesson a reader can
+take from one machine to another, which absolute times are not).
 
 A third question, asked by the claims table (claims.py): did a published
 claim ("3-5x faster") hold in this run? judge_claim compares a measured
@@ -39,9 +43,10 @@ tolerance.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 
 from textstats import pct, sig3
 
@@ -49,10 +54,11 @@ from textstats import pct, sig3
 # of its counts' statuses in this order).
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
-UNCHANGED = "unchanged"
-UNTESTED = "untested"        # too few repetitions, or no test available
-SHARED_CORE = "shared core"  # ran beside a busy SMT sibling: not judged
-STATUSES = (REGRESSION, IMPROVEMENT, UNCHANGED, UNTESTED, SHARED_CORE)
+UNCHANGED = "unchanged"          # timings: "no difference shown"
+UNTESTED = "untested"            # not enough samples to judge
+SHARED_CORE = "shared core"      # ran beside a busy SMT sibling: not judged
+OTHER_MACHINE = "other machine"  # timings from two different machines: not judged
+STATUSES = (REGRESSION, IMPROVEMENT, UNCHANGED, UNTESTED, SHARED_CORE, OTHER_MACHINE)
 
 # A timing whose median core share is below this ran beside a busy SMT
 # sibling (harness/core_share.h: kSharedCoreBelow, the console's `!`).
@@ -78,9 +84,16 @@ COUNT_RULES = {
 
 @dataclass(frozen=True)
 class TimeRule:
-    alpha: float = 0.05        # significance level of the U test
-    min_effect: float = 0.05   # smallest median change that counts (0.05 = 5%)
-    judge_shared: bool = False  # judge shared-core timings too
+    alpha: float = 0.05          # 1 - the interval's confidence (0.05: 95%)
+    margin: float = 0.03         # the paired verdicts' margin (harness/paired.h): 3%
+    judge_shared: bool = False   # judge shared-core timings too
+    judge_across_machines: bool = False  # judge timings from two different machines too
+    # report.py's name for the margin (its --min-change); kept until it says margin.
+    min_effect: InitVar[float | None] = None
+
+    def __post_init__(self, min_effect):
+        if min_effect is not None:
+            object.__setattr__(self, "margin", min_effect)
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,10 @@ def count_rule_text(counts):
 
 def time_rule_text(rule):
     """The timing rule in one sentence, with its thresholds."""
-    return (f"a change is significant when a two-sided Mann-Whitney U test over the repetitions "
-            f"gives p < {rule.alpha:g} and the medians differ by more than {rule.min_effect * 100:g}%")
+    return (f"the ratio new/baseline is the Hodges-Lehmann estimate over the samples (repetitions or "
+            f"rounds) with its Mann-Whitney {100 * (1 - rule.alpha):g}% interval; slower or faster only when "
+            f"the whole interval lies beyond +-{rule.margin * 100:g}%, else no difference shown; with too "
+            f"few samples for such an interval (3 a side) not enough samples to judge")
 
 
 # ---- verdicts ------------------------------------------------------------------
@@ -116,28 +131,39 @@ class Figure:
     name: str            # "time", or a count's key
     base: float | None
     new: float | None
-    change: float | None  # new / base - 1; +inf for growth from zero
+    change: float | None  # new / base - 1 (timings: the estimated ratio - 1); +inf for growth from zero
     status: str
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A status and the figures that justify it (issue 17 adds its interval)."""
+    """A status and the figures that justify it."""
     status: str
     figures: tuple = ()          # the Figures the status rests on
-    p: float | None = None       # the U test's p-value, when it ran
+    p: float | None = None       # a test's p-value (no rule gives one today)
     n: tuple = (0, 0)            # samples a side
-    min_p: float | None = None   # untested for too few samples: the smallest p they allow
-    note: str = ""               # why untested or not judged, in words
+    min_p: float | None = None   # not enough samples: the smallest two-sided p they allow
+    note: str = ""               # why untested or not judged, or what the interval says, in words
+    interval: tuple | None = None     # timings: (lo, hi) of the ratio new/base
+    confidence: float | None = None   # its exact coverage (>= 1 - alpha)
 
     def figure(self, name):
         return next((f for f in self.figures if f.name == name), None)
 
     def reason(self):
-        """The figures behind the status: 'instructions +1.5%', 'time +21.0% (p=0.00794)'."""
+        """The figures behind the status: 'instructions +1.5%',
+        'time +21.0% (95% interval +19.0%..+23.0%)'."""
         named = [f for f in self.figures if f.status == self.status] or list(self.figures)
         text = ", ".join(f"{short(f.name)} {pct(f.change)}" for f in named)
+        if self.interval is not None:
+            text += f" ({interval_text(self.interval)})"
         return text + (f" (p={self.p:.3g})" if self.p is not None else "")
+
+
+def interval_text(interval):
+    """(0.95, 1.10) -> 'interval -5.0%..+10.0%'."""
+    lo, hi = interval
+    return f"interval {pct(lo - 1)}..{pct(hi - 1)}"
 
 
 def worst(statuses):
@@ -178,57 +204,145 @@ def judge_counts(base, new, rules=COUNT_RULES):
     return Verdict(worst(f.status for f in figures), figures)
 
 
+# ---- timings: a ratio with its interval, and the margin rule ------------------------
+
 def smallest_p(n1, n2):
     """The smallest p an exact two-sided U test can give with n1 and n2
-    samples: every new sample beyond every baseline sample."""
+    samples (every new sample beyond every baseline sample): below alpha,
+    or no interval at 1 - alpha exists."""
     return min(1.0, 2.0 / math.comb(n1 + n2, n1))
 
 
 def have_u_test():
-    """Whether scipy is there for the U test (the report draws without it,
-    calling the timings untested; the gate needs python3-scipy)."""
-    try:
-        import scipy.stats  # noqa: F401  imported when needed: slow, and only timings need it
-    except ImportError:
-        return False
+    """Always True now: the interval needs no scipy (the exact U
+    distribution is computed here). Kept for report.py, which asks."""
     return True
 
 
-def u_test(base, new):
-    """The two-sided Mann-Whitney U test's p-value; None without scipy."""
-    if not have_u_test():
-        return None
-    from scipy.stats import mannwhitneyu
-    return float(mannwhitneyu(new, base, alternative="two-sided").pvalue)
+@functools.lru_cache(maxsize=256)
+def _u_lower_tail(m, n, upto):
+    """Cumulative counts of the Mann-Whitney U statistic's null distribution
+    for samples of m and n, for U = 0..upto: the coefficients of the
+    Gaussian binomial [m+n choose m]_q = prod_i (1 - q^(n+i)) / (1 - q^i),
+    as power series truncated after q^upto (exact, integers)."""
+    c = [1] + [0] * upto
+    for i in range(1, m + 1):
+        for k in range(upto, n + i - 1, -1):
+            c[k] -= c[k - n - i]
+        for k in range(i, upto + 1):
+            c[k] += c[k - i]
+    total, out = 0, []
+    for v in c:
+        total += v
+        out.append(total)
+    return tuple(out)
+
+
+def _u_rank(m, n, alpha):
+    """(k, coverage): the interval [d(k), d(mn+1-k)] of the m*n sorted
+    pairwise differences covers the shift with probability coverage =
+    1 - 2 P(U <= k-1) >= 1 - alpha; k = 0 when no such interval exists.
+    Exact up to m*n = 20000 pairs; beyond, the normal approximation of U."""
+    mn = m * n
+    if mn > 20000:
+        z = statistics.NormalDist().inv_cdf(1 - alpha / 2)
+        k = int(mn / 2 - z * math.sqrt(mn * (m + n + 1) / 12))
+        return (k, 1 - alpha) if k >= 1 else (0, None)
+    cum, total = _u_lower_tail(min(m, n), max(m, n), mn // 2), math.comb(m + n, m)
+    k = 0
+    while k + 1 <= mn // 2 and cum[k] <= alpha / 2 * total:
+        k += 1
+    return (k, 1 - 2 * cum[k - 1] / total) if k else (0, None)
+
+
+@dataclass(frozen=True)
+class RatioInterval:
+    """The ratio new/base of two independent samples with its interval."""
+    ratio: float | None       # Hodges-Lehmann estimate (None: a sample is empty or not positive)
+    lo: float | None = None   # the interval (None: too few samples for one)
+    hi: float | None = None
+    confidence: float | None = None  # exact coverage (>= 1 - alpha)
+    n: tuple = (0, 0)
+
+    @property
+    def valid(self):
+        return self.lo is not None
+
+
+def ratio_interval(base, new, alpha=0.05):
+    """The ratio new/base of two independent samples of timings (e.g. ns/op
+    per repetition or per round in two result files) with a
+    distribution-free 1 - alpha interval.
+
+    Method: on log times, the Hodges-Lehmann shift (the median of all
+    pairwise differences log new_j - log base_i) with the interval from the
+    Mann-Whitney U test's exact null distribution (order statistics
+    d(k)..d(mn+1-k) of those differences; Lehmann 1963). Why: the two
+    files' samples are independent, not paired round by round, so the sign
+    test of the paired verdicts (harness/paired.cpp) has nothing to pair;
+    this is its two-sample counterpart, equally free of any distribution
+    (timings are skewed and have outlier rounds: no t interval), exact at
+    small n (a bootstrap undercovers with 6-8 samples), robust (an outlier
+    moves a bound by one rank), and on logs it is a ratio, as the paired
+    verdicts are. Its one assumption: the two samples differ by a factor
+    (the same shape on a log scale); a spell that hits some rounds of one
+    file breaks it a little, which is what the margin absorbs.
+    Too few samples for any interval (3 and 3: the smallest p is 0.1) give
+    lo = hi = None."""
+    n = (len(base), len(new))
+    if min(n) == 0 or not all(v > 0 and math.isfinite(v) for v in (*base, *new)):
+        return RatioInterval(None, n=n)
+    lb, ln = [math.log(v) for v in base], [math.log(v) for v in new]
+    d = sorted(y - x for x in lb for y in ln)
+    ratio = math.exp(statistics.median(d))
+    k, coverage = _u_rank(n[0], n[1], alpha)
+    if not k:
+        return RatioInterval(ratio, n=n)
+    return RatioInterval(ratio, math.exp(d[k - 1]), math.exp(d[len(d) - k]), coverage, n)
+
+
+def margin_verdict(lo, hi, margin):
+    """The paired verdicts' rule (harness/paired.cpp judge_ratio) on an
+    interval of a ratio (new/base, or variant/reference): slower
+    (REGRESSION) when it lies wholly above 1 + margin, faster (IMPROVEMENT)
+    wholly below 1 / (1 + margin), else no difference shown (UNCHANGED);
+    with the reason in words."""
+    up, down = 1 + margin, 1 / (1 + margin)
+    if lo > up:
+        return REGRESSION, f"slower: the whole interval is above +{margin * 100:g}%"
+    if hi < down:
+        return IMPROVEMENT, f"faster: the whole interval is below -{margin * 100:g}%"
+    if lo >= down and hi <= up:
+        return UNCHANGED, f"equivalent: within +-{margin * 100:g}%"
+    return UNCHANGED, f"{interval_text((lo, hi))} reaches past +-{margin * 100:g}%: too wide to tell"
 
 
 def judge_samples(base, new, rule=TimeRule(), name="time"):
-    """Repeated measurements (ns/op, or counts that vary from run to run):
-    the U test and the minimum effect on the medians."""
-    n = (len(base), len(new))
+    """Repeated measurements (ns/op, or counts that vary from run to run)
+    a side: ratio_interval judged by margin_verdict. The Figure keeps the
+    medians and the estimated change (ratio - 1)."""
+    iv = ratio_interval(base, new, rule.alpha)
+    n = iv.n
     mb = statistics.median(base) if base else None
     mn = statistics.median(new) if new else None
-    change = relative_change(mb, mn) if n[0] and n[1] else None
+    change = iv.ratio - 1 if iv.ratio is not None else (relative_change(mb, mn) if min(n) else None)
 
-    def verdict(status, p=None, min_p=None, note=""):
-        return Verdict(status, (Figure(name, mb, mn, change, status),), p, n, min_p, note)
+    def verdict(status, note, min_p=None):
+        interval = (iv.lo, iv.hi) if iv.valid else None
+        return Verdict(status, (Figure(name, mb, mn, change, status),), None, n, min_p, note,
+                       interval, iv.confidence)
 
+    if iv.ratio is None and min(n):
+        return verdict(UNTESTED, "a sample is not a positive number: no ratio")
     if min(n) < 2:
-        return verdict(UNTESTED, note="fewer than 2 repetitions a side")
-    if smallest_p(*n) >= rule.alpha:
-        # No p then: with ties scipy's approximation can print a p below
-        # alpha that the exact test could never give.
-        return verdict(UNTESTED, min_p=smallest_p(*n),
-                       note=f"too few repetitions: with {n[0]} and {n[1]} the smallest possible p is "
-                            f"{sig3(smallest_p(*n))}, not below {rule.alpha:g}")
-    p = u_test(base, new)
-    if p is None:
-        return verdict(UNTESTED, note="scipy is not installed")
-    if p < rule.alpha and change > rule.min_effect:
-        return verdict(REGRESSION, p)
-    if p < rule.alpha and change < -rule.min_effect:
-        return verdict(IMPROVEMENT, p)
-    return verdict(UNCHANGED, p)
+        return verdict(UNTESTED, f"not enough samples to judge: {n[0]} and {n[1]}")
+    if not iv.valid:
+        return verdict(UNTESTED, f"not enough samples to judge: with {n[0]} and {n[1]} no "
+                                 f"{100 * (1 - rule.alpha):g}% interval exists (the smallest possible p "
+                                 f"is {sig3(smallest_p(*n))}); 4 a side are the least, 6+ paired rounds "
+                                 "the norm", smallest_p(*n))
+    status, note = margin_verdict(iv.lo, iv.hi, rule.margin)
+    return verdict(status, note)
 
 
 def shared_core(share):
@@ -236,29 +350,75 @@ def shared_core(share):
     return share is not None and share < SHARED_CORE_BELOW
 
 
-def judge_time(base, new, rule=TimeRule(), shares=(None, None)):
-    """Timings (ns/op a repetition a side) with each side's median core share:
-    the sample rule, unless a side ran on a shared core (then the figures
-    are kept, the status is SHARED_CORE, and the figure keeps what it alone
-    says)."""
+def judge_time(base, new, rule=TimeRule(), shares=(None, None), machines_differ=False):
+    """Timings (ns/op a sample a side) with each side's median core share:
+    the sample rule, unless the files come from different machines or a
+    side ran on a shared core (then the figures are kept, the status says
+    why the row is not judged, and the figure keeps what it alone says)."""
     v = judge_samples(base, new, rule)
+    if machines_differ and not rule.judge_across_machines:
+        return replace(v, status=OTHER_MACHINE, note="the files come from different machines")
     if rule.judge_shared or not any(shared_core(s) for s in shares):
         return v
     return replace(v, status=SHARED_CORE, note="ran beside a busy SMT sibling: rerun it")
 
 
-def judge_rows(base, new, rules=Rules()):
+def judge_rows(base, new, rules=Rules(), machines_differ=False):
     """One benchmark in two loaded results (cachetick_results.Row): counts
-    for sim rows, timings otherwise. None when there is nothing to judge (a
-    failed row, or sim figures against timings): the caller says why."""
+    for sim rows, timings otherwise (not judged across machines unless the
+    rule says so: pass machines_differ=bool(machine_differences(...))).
+    None when there is nothing to judge (a failed row, or sim figures
+    against timings): the caller says why."""
     if base.kind != new.kind or base.kind == "error":
         return None
     if base.kind == "sim":
         return judge_counts(base.counters, new.counters, rules.counts)
-    return judge_time(base.samples, new.samples, rules.time, (base.core_share, new.core_share))
+    return judge_time(base.samples, new.samples, rules.time, (base.core_share, new.core_share),
+                      machines_differ)
+
+
+# ---- paired runs: did a row's ratio to its reference change? ---------------------------
+
+@dataclass(frozen=True)
+class RatioChange:
+    """A row's ratio to its group's reference variant in two paired files."""
+    status: str           # REGRESSION: relatively slower now; IMPROVEMENT: faster; UNCHANGED
+    reference: str
+    base: tuple           # (ratio, lo, hi)
+    new: tuple
+    note: str = ""
+
+
+def judge_ratio_change(base, new, margin=TimeRule.margin):
+    """Two paired blocks (cachetick_results.Paired) of one row: changed when
+    the intervals do not overlap even after widening the baseline's by the
+    margin (new lo above base hi * (1 + margin), or new hi below base lo /
+    (1 + margin)), the margin rule applied to a ratio of ratios. None when
+    a side is unpaired or the references differ."""
+    if base is None or new is None or base.reference != new.reference:
+        return None
+    b, n = (base.ratio, base.lo, base.hi), (new.ratio, new.lo, new.hi)
+    if new.lo > base.hi * (1 + margin):
+        status = REGRESSION
+    elif new.hi < base.lo / (1 + margin):
+        status = IMPROVEMENT
+    else:
+        status = UNCHANGED
+    note = (f"vs {base.reference}: {sig3(b[0])} [{sig3(b[1])}-{sig3(b[2])}] -> "
+            f"{sig3(n[0])} [{sig3(n[1])}-{sig3(n[2])}]")
+    return RatioChange(status, base.reference, b, n, note)
 
 
 # ---- can two results be compared at all? ------------------------------------------
+
+def machine_differences(base, new):
+    """The machine and build facts ({name: value} a side, from
+    cachetick_results.Result.machine_facts) that both files record and that
+    differ, as (name, baseline's, new's): timings from another CPU, core
+    count, kernel or build do not measure the code alone. [] when equal or
+    unrecorded."""
+    return [(k, base[k], new[k]) for k in base if k in new and base[k] != new[k]]
+
 
 def environment_differences(base, new):
     """The sim environment's facts ({flattened key: value} a side) that

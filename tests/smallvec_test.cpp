@@ -26,6 +26,11 @@ void expect_same(const SmallVec<T, N>& v, const std::vector<T>& ref) {
   EXPECT_EQ(v.end() - v.begin(), static_cast<std::ptrdiff_t>(ref.size()));
 }
 
+template <class T, std::size_t N>
+std::vector<T> values_of(const SmallVec<T, N>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
 // A random walk of operations, applied to both containers.
 template <class T, std::size_t N, class Make>
 void random_walk(std::uint64_t seed, int steps, Make make) {
@@ -98,9 +103,72 @@ TEST(SmallvecRandom, OneInlineElement) {
     random_walk<std::uint64_t, 1>(seed, 1000, [](std::uint64_t r) { return r; });
 }
 
+// The benchmark's element: two uint32_t, small and trivially copyable, so
+// push_back takes the by-value path and grows through grow_with().
+struct Range {
+  std::uint32_t lo, hi;
+  bool operator==(const Range&) const = default;
+};
+
+TEST(SmallvecRandom, RangesAgainstStdVector) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed)
+    random_walk<Range, 8>(seed, 2000, [](std::uint64_t r) {
+      return Range{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(r >> 32)};
+    });
+}
+
+TEST(SmallvecRandom, TwoBytesInline) {
+  // An inline buffer smaller than any pointer in the header.
+  for (std::uint64_t seed = 1; seed <= 10; ++seed)
+    random_walk<std::uint8_t, 2>(seed, 1500, [](std::uint64_t r) { return static_cast<std::uint8_t>(r); });
+}
+
+TEST(Smallvec, ByValueGrowthKeepsEveryElement) {
+  // Each doubling (8 -> 16 -> 32 ... 1024) copies the elements, then the new one.
+  SmallVec<Range, 8> v;
+  std::vector<Range> ref;
+  std::size_t cap = 8;
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    v.push_back(Range{i, ~i});
+    ref.push_back(Range{i, ~i});
+    if (i == 8) cap = 16;
+    else if (i >= 16 && (i & (i - 1)) == 0) cap *= 2;
+    ASSERT_EQ(v.capacity(), cap) << "after element " << i;
+    ASSERT_EQ(v.is_inline(), i < 8);
+  }
+  ASSERT_NO_FATAL_FAILURE(expect_same(v, ref));
+  EXPECT_EQ(&v.back(), v.data() + 999);
+}
+
+TEST(Smallvec, MovedInlineVectorsKeepTheirOwnBuffers) {
+  // A move re-points end and limit to the target's own buffer, and the
+  // source's back to its own: each then fills its N slots without a spill.
+  SmallVec<int, 4> a{1, 2, 3};
+  SmallVec<int, 4> b(std::move(a));
+  b.push_back(4);
+  for (int i = 0; i < 4; ++i) a.push_back(10 + i);
+  EXPECT_TRUE(a.is_inline());
+  EXPECT_TRUE(b.is_inline());
+  EXPECT_EQ(values_of(a), (std::vector<int>{10, 11, 12, 13}));
+  EXPECT_EQ(values_of(b), (std::vector<int>{1, 2, 3, 4}));
+  const auto inside = [](const SmallVec<int, 4>& v) {
+    const auto* o = reinterpret_cast<const unsigned char*>(&v);
+    const auto* d = reinterpret_cast<const unsigned char*>(v.data());
+    return d >= o && d + 4 * sizeof(int) <= o + sizeof v;
+  };
+  EXPECT_TRUE(inside(a));
+  EXPECT_TRUE(inside(b));
+  a = std::move(b);  // inline into inline, by assignment
+  a.push_back(5);    // the fifth element spills a's own buffer
+  EXPECT_FALSE(a.is_inline());
+  EXPECT_EQ(values_of(a), (std::vector<int>{1, 2, 3, 4, 5}));
+  EXPECT_TRUE(b.empty());
+  EXPECT_TRUE(inside(b));
+}
+
 TEST(Smallvec, GrowthPastN) {
   SmallVec<int, 4> v;
-  EXPECT_EQ(sizeof(v), 8u + 8u + 16u);
+  EXPECT_EQ(sizeof(v), 3 * sizeof(int*) + 16u);  // data, end, limit; 4 ints
   EXPECT_TRUE(v.is_inline());
   EXPECT_EQ(v.capacity(), 4u);
   for (int i = 0; i < 4; ++i) v.push_back(i);
@@ -282,7 +350,7 @@ TEST_F(SmallvecThrow, ThrowingConstructionInTheFastPathChangesNothing) {
 
 TEST(Smallvec, TooManyElementsThrowsLengthError) {
   SmallVec<char, 4> v;
-  EXPECT_THROW(v.reserve(std::size_t{1} << 33), std::length_error);
+  EXPECT_THROW(v.reserve(v.max_size() + 1), std::length_error);
   EXPECT_TRUE(v.is_inline());
 }
 

@@ -10,10 +10,11 @@
 // itself: no allocation until the N+1-th element, and the elements sit
 // next to the record that owns them.
 //
-// Layout, 16 B of header + N elements:
+// Layout, 24 B of header + N elements, std::vector's three pointers:
 //
 //   data_ -> buf_ (inline) or a heap block      always the elements: no branch
-//   size_, cap_ (uint32 each)                   cap_ == N while inline
+//   end_  -> one past the last element          (size = end_ - data_)
+//   lim_  -> one past the capacity              lim_ == buf_ + N while inline
 //   buf_[N]                                     raw storage, aligned for T
 //
 // Why a pointer that may point into the object itself: every access
@@ -24,7 +25,19 @@
 // capacity: 24 B) before its buffer. The price of the pointer: 8 B more
 // than absl's layout per object, and a move must re-point it (the object is
 // not trivially relocatable). Sizes here, for 8-byte elements and N = 8:
-// cachetick 80 B, absl 72 B, boost 88 B, std::vector 24 B + heap.
+// cachetick 88 B, absl 72 B, boost 88 B, std::vector 24 B + heap.
+//
+// Why end and limit POINTERS, not 32-bit size and capacity (a 16 B
+// header, this class's first layout): push_back in a loop. An element
+// store may write any object of the element's member types; with a
+// uint32_t size_ and T = {uint32 lo, hi}, GCC must assume each pushed
+// element may have overwritten size_ and cap_, so it reloads both after
+// every store and the size goes load -> add -> store -> load through
+// memory, a loop-carried store-to-load forward per push_back. A T* cannot
+// be written by a store of T's uint32 fields (strict aliasing), so end_
+// stays in a register for the whole loop, exactly as std::vector's finish
+// pointer does, and the push is a compare, a store and an add. Measured:
+// README.md ("Why pointers"), with the 16 B layouts tried.
 //
 // Growth: the first spill allocates 2N (not N+1, and not std::vector's
 // 1-2-4-8 ladder), then doubles. push_back's fast path is a compare and a
@@ -46,8 +59,7 @@
 //  * erase moves the tail down with T's move assignment: if that throws,
 //    the vector is valid, its contents unspecified (the basic guarantee,
 //    as std::vector's).
-// Element counts are 32-bit: more than 2^32 - 1 elements throws
-// std::length_error.
+// More than max_size() elements throws std::length_error.
 #pragma once
 
 #include <algorithm>
@@ -68,7 +80,7 @@ namespace cachetick::smallvec {
 template <class T, std::size_t N>
 class SmallVec {
   static_assert(N > 0, "SmallVec: at least one inline element (else use std::vector)");
-  static_assert(N <= std::numeric_limits<std::uint32_t>::max() / 2);
+  static_assert(N <= std::numeric_limits<std::ptrdiff_t>::max() / 2 / sizeof(T));
   // Small trivially copyable elements travel by value, in registers (below).
   static constexpr bool kByValue = std::is_trivially_copyable_v<T> && sizeof(T) <= 16;
 
@@ -81,7 +93,7 @@ class SmallVec {
   using const_iterator = const T*;
   static constexpr std::size_t inline_capacity = N;
 
-  SmallVec() noexcept : data_(inline_buf()) {}
+  SmallVec() noexcept : data_(inline_buf()), end_(data_), lim_(data_ + N) {}
   SmallVec(std::initializer_list<T> il) : SmallVec() { assign_copy(il.begin(), il.size()); }
   SmallVec(const SmallVec& o) : SmallVec() { assign_copy(o.data(), o.size()); }
   SmallVec(SmallVec&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : SmallVec() {
@@ -108,26 +120,30 @@ class SmallVec {
   // ---- access: what std::vector does, through data_ -----------------------------
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
-  std::size_t size() const noexcept { return size_; }
-  std::size_t capacity() const noexcept { return cap_; }
-  bool empty() const noexcept { return size() == 0; }
+  std::size_t size() const noexcept { return static_cast<std::size_t>(end_ - data_); }
+  std::size_t capacity() const noexcept { return static_cast<std::size_t>(lim_ - data_); }
+  static constexpr std::size_t max_size() noexcept {
+    return static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(T);
+  }
+  bool empty() const noexcept { return end_ == data_; }
   bool is_inline() const noexcept { return data_ == inline_buf(); }
   T& operator[](std::size_t i) noexcept { return data_[i]; }
   const T& operator[](std::size_t i) const noexcept { return data_[i]; }
   T& front() noexcept { return data_[0]; }
-  T& back() noexcept { return data_[size() - 1]; }
-  const T& back() const noexcept { return data_[size() - 1]; }
+  T& back() noexcept { return end_[-1]; }
+  const T& back() const noexcept { return end_[-1]; }
   iterator begin() noexcept { return data_; }
-  iterator end() noexcept { return data_ + size(); }
+  iterator end() noexcept { return end_; }
   const_iterator begin() const noexcept { return data_; }
-  const_iterator end() const noexcept { return data_ + size(); }
+  const_iterator end() const noexcept { return end_; }
 
   // ---- adding -------------------------------------------------------------------------
   template <class... Args>
   T& emplace_back(Args&&... args) {
-    if (size_ < cap_) [[likely]] {
-      T* p = ::new (static_cast<void*>(data_ + size_)) T(std::forward<Args>(args)...);
-      ++size_;
+    T* e = end_;
+    if (e != lim_) [[likely]] {
+      T* p = ::new (static_cast<void*>(e)) T(std::forward<Args>(args)...);
+      end_ = e + 1;
       return *p;
     }
     return grow_and_emplace(std::forward<Args>(args)...);
@@ -154,21 +170,21 @@ class SmallVec {
 
   // ---- removing -----------------------------------------------------------------------
   void pop_back() noexcept {
-    --size_;
-    std::destroy_at(data_ + size());
+    --end_;
+    std::destroy_at(end_);
   }
   void clear() noexcept {
-    std::destroy(data_, data_ + size());
-    set_size(0);
+    std::destroy(data_, end_);
+    end_ = data_;
   }
   iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
   iterator erase(const_iterator first, const_iterator last) {
     T* f = data_ + (first - data_);
     T* l = data_ + (last - data_);
     if (f != l) {
-      T* new_end = std::move(l, end(), f);
-      std::destroy(new_end, end());
-      set_size(static_cast<std::size_t>(new_end - data_));
+      T* new_end = std::move(l, end_, f);
+      std::destroy(new_end, end_);
+      end_ = new_end;
     }
     return f;
   }
@@ -181,11 +197,12 @@ class SmallVec {
   T* inline_buf() noexcept { return reinterpret_cast<T*>(buf_); }
   const T* inline_buf() const noexcept { return reinterpret_cast<const T*>(buf_); }
 
-  void set_size(std::size_t n) noexcept { size_ = static_cast<std::uint32_t>(n); }
   static std::size_t checked(std::size_t n) {
-    if (n > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("SmallVec: too many elements");
+    if (n > max_size()) throw std::length_error("SmallVec: too many elements");
     return n;
   }
+  // Twice `cap`, or length_error past max_size().
+  static std::size_t doubled(std::size_t cap) { return checked(cap > max_size() / 2 ? max_size() + 1 : 2 * cap); }
   static T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
   static void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
 
@@ -198,12 +215,14 @@ class SmallVec {
   // forward on every push_back (5 ns against std::vector's 0.5 here; absl's
   // InlinedVector still pays it, see README).
   void push_value(T v) {
-    if (size_ < cap_) [[likely]] {
-      ::new (static_cast<void*>(data_ + size_)) T(v);
-      ++size_;
+    T* e = end_;
+    if (e != lim_) [[likely]] {
+      ::new (static_cast<void*>(e)) T(v);
+      end_ = e + 1;
     } else {
-      const Grown g = grow_with(data_, size_, cap_, inline_buf(), v);
-      data_ = g.data, cap_ = static_cast<std::uint32_t>(g.cap), ++size_;
+      const std::size_t n = size();
+      const Grown g = grow_with(data_, n, capacity(), inline_buf(), v);
+      data_ = g.data, end_ = g.data + n + 1, lim_ = g.data + g.cap;
     }
   }
   struct Grown {
@@ -215,7 +234,7 @@ class SmallVec {
   // then optimises it for size and copies with `rep movsb`, which cost
   // build/k64 a third more here.)
   [[gnu::noinline]] static Grown grow_with(T* data, std::size_t n, std::size_t cap, T* buf, T v) {
-    const std::size_t new_cap = checked(2 * cap);
+    const std::size_t new_cap = doubled(cap);
     T* p = allocate(new_cap);
     if (n) std::memcpy(static_cast<void*>(p), static_cast<const void*>(data), n * sizeof(T));
     ::new (static_cast<void*>(p + n)) T(v);
@@ -225,13 +244,13 @@ class SmallVec {
 
   // Destroys the elements and frees a heap block (the object is then raw).
   void release() noexcept {
-    std::destroy(data_, data_ + size());
+    std::destroy(data_, end_);
     if (!is_inline()) deallocate(data_, capacity());
   }
   // Empty and inline again.
   void reset() noexcept {
     release();
-    data_ = inline_buf(), size_ = 0, cap_ = N;
+    data_ = end_ = inline_buf(), lim_ = data_ + N;
   }
 
   // Moves `n` elements from `from` to raw storage `to`, destroying the
@@ -259,22 +278,22 @@ class SmallVec {
         deallocate(p, n);
         throw;
       }
-      data_ = p, size_ = cap_ = static_cast<std::uint32_t>(n);
+      data_ = p, end_ = lim_ = p + n;
     } else {
-      std::uninitialized_copy(src, src + n, data_);
-      set_size(n);
+      end_ = std::uninitialized_copy(src, src + n, data_);
     }
   }
 
   // From an empty, inline *this: takes o's elements, leaving o empty and inline.
   void take(SmallVec& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
     if (o.is_inline()) {
-      relocate(o.data_, o.size(), data_);  // N >= o.size()
-      set_size(o.size());
-      o.set_size(0);
+      const std::size_t n = o.size();
+      relocate(o.data_, n, data_);  // N >= n
+      end_ = data_ + n;
+      o.end_ = o.data_;
     } else {
-      data_ = o.data_, size_ = o.size_, cap_ = o.cap_;
-      o.data_ = o.inline_buf(), o.size_ = 0, o.cap_ = N;
+      data_ = o.data_, end_ = o.end_, lim_ = o.lim_;
+      o.data_ = o.end_ = o.inline_buf(), o.lim_ = o.data_ + N;
     }
   }
 
@@ -287,8 +306,9 @@ class SmallVec {
       deallocate(p, n);
       throw;
     }
+    const std::size_t count = size();
     if (!is_inline()) deallocate(data_, capacity());
-    data_ = p, cap_ = static_cast<std::uint32_t>(n);
+    data_ = p, end_ = p + count, lim_ = p + n;
   }
 
   // The slow path of emplace_back: room for twice the capacity (2N at the
@@ -296,7 +316,8 @@ class SmallVec {
   // arguments that refer to our own elements are read before they move.
   template <class... Args>
   [[gnu::noinline]] T& grow_and_emplace(Args&&... args) {
-    const std::size_t n = checked(std::max(2 * capacity(), size() + 1));
+    const std::size_t cap = capacity();
+    const std::size_t n = std::max(doubled(cap), size() + 1);
     T* p = allocate(n);
     T* slot = p + size();
     try {
@@ -312,14 +333,14 @@ class SmallVec {
       deallocate(p, n);
       throw;
     }
-    if (!is_inline()) deallocate(data_, capacity());
-    data_ = p, cap_ = static_cast<std::uint32_t>(n), ++size_;
+    if (!is_inline()) deallocate(data_, cap);
+    data_ = p, end_ = slot + 1, lim_ = p + n;
     return *slot;
   }
 
   T* data_;
-  std::uint32_t size_ = 0;
-  std::uint32_t cap_ = N;  // N while inline
+  T* end_;  // one past the last element
+  T* lim_;  // one past the last slot: inline_buf() + N while inline
   alignas(T) unsigned char buf_[N * sizeof(T)];
 };
 

@@ -6,6 +6,7 @@ Each case writes small result files and runs the script as CI would.
 """
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,53 @@ def time_doc(rows, cachetick=True, core=None):
         bs.append({"name": name + "_median", "run_name": name, "run_type": "aggregate",
                    "aggregate_name": "median", "real_time": 0, "cpu_time": 0, "time_unit": "ns"})
     return {"context": {"library_build_type": "debug"}, "benchmarks": bs}
+
+
+ZEN5 = {"cpu_model": "AMD EPYC", "logical_cpus": 2, "kernel": "Linux 6.18.44-fc-v1272", "arch": "x86_64"}
+INTEL = dict(ZEN5, cpu_model="Intel(R) Xeon(R) Processor", kernel="Linux 6.18.44-fc-v669")
+BUILD = {"build_type": "Release", "compiler": "GNU 12.2.0", "cxx_flags": "-O3 -DNDEBUG"}
+
+
+def paired_doc(groups, machine=ZEN5, seed=1, noise=0.02):
+    """A time-backend result as the paired schema (/work/paired-schema.md)
+    has it: groups = {(family, workload, size_label): {variant: (ns, rounds,
+    paired)}}, the first variant the group's reference; paired = (ratio, lo,
+    hi) or None (the reference row, an unpaired group). One iteration entry
+    per round (repetition_index = round), then GB's aggregates."""
+    rnd = random.Random(seed)
+    bs, meta = [], []
+    for (fam, wl, size), variants in groups.items():
+        ref = next(iter(variants))
+        meta.append({"family": fam, "workload": wl, "size_label": size, "reference": ref,
+                     "variants": list(variants), "rounds": max(r for _, r, _ in variants.values()),
+                     "stop": "narrow", "half_width": 0.02, "target": 0.03, "seconds": 1.0, "shared_rounds": 0})
+        for var, (ns, rounds, paired) in variants.items():
+            name = f"{fam}/{var}/{wl}/{size}"
+            ct = {"family": fam, "variant": var, "role": "optimised" if var == ref else "peer",
+                  "workload": wl, "size": 4096, "size_label": size}
+            if paired:
+                ratio, lo, hi = paired
+                ct["paired"] = {"reference": ref, "ratio": ratio, "lo": lo, "hi": hi, "confidence": 0.961,
+                                "rounds": rounds, "shared_rounds": 0, "margin": 0.03, "without_shared": None,
+                                "verdict": "slower" if lo > 1.03 else "faster" if hi < 1 / 1.03 else "no_difference",
+                                "detail": "synthetic"}
+            samples = [ns * (1 + rnd.uniform(-noise, noise)) for _ in range(rounds)]
+            for r, t in enumerate(samples):
+                bs.append({"name": name, "run_name": name, "run_type": "iteration", "repetitions": rounds,
+                           "repetition_index": r, "threads": 1, "iterations": 1000, "real_time": t,
+                           "cpu_time": t, "time_unit": "ns", "ticks_per_op": t * 2.1, "core_share": 1.0,
+                           "cachetick": dict(ct, ns_per_op=t)})
+            for agg in ("mean", "median", "stddev", "cv"):
+                v = {"mean": sum(samples) / rounds, "median": sorted(samples)[rounds // 2],
+                     "stddev": 0.1, "cv": 0.01}[agg]
+                bs.append({"name": f"{name}_{agg}", "run_name": name, "run_type": "aggregate",
+                           "aggregate_name": agg, "repetitions": rounds, "iterations": rounds, "real_time": v,
+                           "cpu_time": v, "time_unit": "ns", "cachetick": dict(ct, ns_per_op=v)})
+    return {"context": {"host_name": "vm", "num_cpus": machine["logical_cpus"], "library_build_type": "debug"},
+            "benchmarks": bs,
+            "cachetick": {"machine": machine, "build": BUILD, "complete": True, "groups": meta,
+                          "paired": {"target": 0.03, "group_cap_s": 2.0, "margin": 0.03, "confidence": 0.95,
+                                     "min_rounds": 6, "method": "sign test"}}}
 
 
 class CompareTest(unittest.TestCase):
@@ -150,7 +198,7 @@ class CompareTest(unittest.TestCase):
         new = self.write("n.json", time_doc({"t/x/w/1": [12.0, 12.2, 11.9, 12.1, 12.3]}))
         rc, out = self.run_compare(base, new)
         self.assertEqual(rc, 1, out)
-        self.assertIn("REGRESSED t/x/w/1: time +21.0%", out)
+        self.assertIn("REGRESSED t/x/w/1: time +20.6% (interval +17.8%..+23.0%)", out)
 
     def test_time_significant_but_small_passes(self):
         base = self.write("b.json", time_doc({"t/x/w/1": [10.0, 10.01, 10.02, 10.03, 10.04]}))
@@ -168,8 +216,10 @@ class CompareTest(unittest.TestCase):
         base = self.write("b.json", time_doc({"t/x/w/1": [10, 10, 10]}))
         new = self.write("n.json", time_doc({"t/x/w/1": [20, 20, 20]}))
         rc, out = self.run_compare(base, new)
-        self.assertEqual(rc, 0, out)
-        self.assertIn("Untested: 1", out)
+        self.assertEqual(rc, 0, out)  # not a regression, and not hidden as a pass either
+        self.assertIn("t/x/w/1          10.0        20.0   +100.0%                 -    3/3  not enough samples", out)
+        self.assertIn("Not enough samples: 1 timing row(s) cannot be judged: with 3 and 3", out)
+        self.assertIn("Gate: NOTHING JUDGED: 1 benchmark(s) compared: 1 not enough samples to judge", out)
 
     def test_time_on_a_shared_core_is_shown_not_judged(self):
         slow = {"t/x/w/1": [12.0, 12.2, 11.9, 12.1, 12.3], "t/y/w/1": [5.0, 5.1, 4.9, 5.0, 5.2]}
@@ -194,6 +244,112 @@ class CompareTest(unittest.TestCase):
         rc, out = self.run_compare(base, new)
         self.assertEqual(rc, 1, out)
         self.assertIn("REGRESSED BM_x", out)
+
+    # ---- two files of the paired schema --------------------------------------------
+
+    def paired_pair(self, base_groups, new_groups, base_machine=ZEN5, new_machine=ZEN5, *extra):
+        return self.run_compare(self.write("base.json", paired_doc(base_groups, base_machine, seed=1)),
+                                self.write("new.json", paired_doc(new_groups, new_machine, seed=2)), *extra)
+
+    HASH = ("hash", "miss", "4096")
+
+    def test_ten_percent_slower_with_eight_rounds_regresses(self):
+        base = {self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.3, 1.27, 1.33))}}
+        new = {self.HASH: {"ct": (1.1, 8, None), "robin": (1.3, 8, (1.18, 1.15, 1.21))}}
+        rc, out = self.paired_pair(base, new)
+        self.assertEqual(rc, 1, out)
+        self.assertTrue(out.startswith("Same machine: CPU model AMD EPYC, cores 2"), out)
+        self.assertRegex(out, r"REGRESSED hash/ct/miss/4096: time \+(9|10|11)\.\d% \(interval \+\d")
+        self.assertRegex(out, r"hash/robin/miss/4096 .* 8/8  no difference shown \(equivalent\)")
+        self.assertIn("Gate: FAILED: 1 regression(s); 2 benchmark(s) compared: 1 regressed, "
+                      "1 no difference shown, 1 ratio(s) to the reference changed", out)
+
+    def test_identical_distributions_show_no_difference(self):
+        groups = {self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.3, 1.27, 1.33))}}
+        rc, out = self.paired_pair(groups, groups)
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("REGRESSED", out)
+        self.assertIn("Gate: passed: 2 benchmark(s) compared, none regressed: 2 no difference shown", out)
+        self.assertIn("Ratios to the reference (paired rounds in both files): 1 compared, 0 changed", out)
+
+    def test_two_machines_are_named_first_and_timings_not_judged(self):
+        base = {self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.3, 1.27, 1.33))}}
+        new = {self.HASH: {"ct": (1.5, 8, None), "robin": (1.6, 8, (1.07, 1.04, 1.1))}}
+        rc, out = self.paired_pair(base, new, INTEL, ZEN5)
+        self.assertEqual(rc, 0, out)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "Different machines (CPU model, kernel): timings are not judged; "
+                                   "--judge-across-machines judges them. Simulated counts are still judged.")
+        self.assertEqual(lines[1], "  CPU model: baseline 'Intel(R) Xeon(R) Processor', new 'AMD EPYC'")
+        self.assertNotIn("REGRESSED", out)
+        self.assertIn("other machine: not judged", out)
+        self.assertIn("Gate: NOTHING JUDGED: 2 benchmark(s) compared: 2 timings not judged "
+                      "(different machines: CPU model, kernel), 1 ratio(s) to the reference changed", out)
+        # The ratio to the reference is still compared: it carries across machines.
+        self.assertIn("hash/robin/miss/4096 vs ct: 1.30 [1.27-1.33] -> 1.07 [1.04-1.10]: relatively faster", out)
+        rc, out = self.paired_pair(base, new, INTEL, ZEN5, "--judge-across-machines")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("REGRESSED hash/ct/miss/4096", out)
+        self.assertIn("REGRESSED hash/robin/miss/4096", out)
+
+    def test_other_build_is_another_machine(self):
+        groups = {self.HASH: {"ct": (1.0, 8, None)}}
+        base = paired_doc(groups)
+        base["cachetick"]["build"] = dict(BUILD, build_type="Debug", cxx_flags="-O0 -g")
+        rc, out = self.run_compare(self.write("b.json", base), self.write("n.json", paired_doc(groups)))
+        self.assertEqual(rc, 0, out)
+        self.assertTrue(out.startswith("Different machines (build type, compiler flags)"), out)
+
+    def test_sim_counts_are_judged_across_machines(self):
+        base, new = sim_doc({"a/x/w/1": (100.0, 1, 0, 110)}), sim_doc({"a/x/w/1": (101.5, 1, 0, 111.5)})
+        base["cachetick"]["machine"], new["cachetick"]["machine"] = INTEL, ZEN5
+        rc, out = self.run_compare(self.write("b.json", base), self.write("n.json", new))
+        self.assertEqual(rc, 1, out)
+        self.assertTrue(out.startswith("Different machines (CPU model, kernel)"), out)
+        self.assertIn("REGRESSED a/x/w/1: instructions +1.5%", out)
+
+    def test_three_repetitions_are_counted_not_passed(self):
+        # Old files: 3 repetitions, no paired blocks. Against 8 rounds a
+        # row can be judged; 3 against 3 cannot, and the verdict line says so.
+        old = {self.HASH: {"ct": (1.0, 3, None), "robin": (1.3, 3, None)}}
+        rc, out = self.paired_pair(old, old)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Gate: NOTHING JUDGED: 2 benchmark(s) compared: 2 not enough samples to judge", out)
+        self.assertIn("Not enough samples: 2 timing row(s) cannot be judged: with 3 and 3 samples", out)
+        new = {self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 3, None)}}
+        rc, out = self.paired_pair(old, new)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Gate: passed: 2 benchmark(s) compared, none regressed: 1 no difference shown, "
+                      "1 not enough samples to judge", out)
+
+    def test_markdown_of_a_paired_comparison(self):
+        md = os.path.join(self.dir.name, "gate.md")
+        base = {self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.3, 1.27, 1.33))}}
+        new = {self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.5, 1.45, 1.55))}}
+        rc, out = self.paired_pair(base, new, ZEN5, ZEN5, "--markdown", md)
+        self.assertEqual(rc, 0, out)
+        with open(md) as f:
+            text = f.read()
+        self.assertIn("| benchmark | base ns/op | new ns/op | new/base | 95% interval | n | verdict |", text)
+        self.assertIn("- `hash/robin/miss/4096` vs ct: 1.30 [1.27-1.33] -> 1.50 [1.45-1.55]: relatively slower",
+                      text)
+
+    def test_plain_google_benchmark_files_from_other_core_counts(self):
+        base = time_doc({"BM_x": [10.0, 10.1, 9.9, 10.2, 10.0]}, cachetick=False)
+        new = time_doc({"BM_x": [15.0, 15.1, 14.9, 15.2, 15.0]}, cachetick=False)
+        base["context"]["num_cpus"], new["context"]["num_cpus"] = 2, 8
+        rc, out = self.run_compare(self.write("b.json", base), self.write("n.json", new))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("  cores: baseline 2, new 8", out)
+        self.assertNotIn("REGRESSED", out)
+
+    def test_a_bad_paired_block_is_bad_input(self):
+        doc = paired_doc({self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, (1.3, 1.27, 1.33))}})
+        for e in doc["benchmarks"]:
+            if "paired" in e["cachetick"]:
+                e["cachetick"]["paired"]["lo"] = 1.4  # above the ratio
+        ok = self.write("ok.json", paired_doc({self.HASH: {"ct": (1.0, 8, None), "robin": (1.3, 8, None)}}))
+        self.assertBad(*self.run_compare(ok, self.write("bad.json", doc)), "bad 'paired' block")
 
     # ---- bad input: exit 2, a message, no traceback ---------------------------------
 
@@ -289,6 +445,7 @@ class CompareTest(unittest.TestCase):
         self.assertBad(*self.run_compare(ok, ok, "--tolerance", "instructions=-1"), ">= 0")
         self.assertBad(*self.run_compare(ok, ok, "--filter", "(["), "invalid --filter")
         self.assertBad(*self.run_compare(ok, ok, "--alpha", "2"), "alpha")
+        self.assertBad(*self.run_compare(ok, ok, "--margin", "-0.1"), "margin")
         self.assertBad(*self.run_compare(ok, ok, "--markdown", "/nonexistent/dir/x.md"), "cannot write")
         rc, out = self.run_compare(ok, ok, "--no-such-option")
         self.assertEqual(rc, 2, out)

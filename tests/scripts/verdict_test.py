@@ -6,7 +6,7 @@ result files go through the regression gate (compare.py, as CI runs it) and
 the report's baseline comparison (report.py, in-process), and every
 benchmark must get the same verdict from both.
 
-Run: /usr/bin/python3 tests/scripts/verdict_test.py   (needs matplotlib and scipy)
+Run: /usr/bin/python3 tests/scripts/verdict_test.py   (needs matplotlib; the rules need only the standard library)
 """
 
 import contextlib
@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -93,19 +94,103 @@ class Rules(unittest.TestCase):
         base = [10.0, 10.1, 9.9, 10.2, 10.0]
         v = vd.judge_samples(base, [12.0, 12.2, 11.9, 12.1, 12.3], rule)
         self.assertEqual(v.status, vd.REGRESSION)
-        self.assertLess(v.p, 0.05)
-        self.assertEqual(v.reason(), f"time +21.0% (p={v.p:.3g})")
-        # Significant but under the minimum effect (+2%), large but noisy: no change.
-        self.assertEqual(vd.judge_samples(base, [x * 1.02 for x in base], rule).status, vd.UNCHANGED)
+        # 5 and 5: the 3rd and 23rd of the 25 pairwise ratios, coverage 1 - 2 * 4/252.
+        self.assertAlmostEqual(v.interval[0], 11.9 / 10.1)
+        self.assertAlmostEqual(v.interval[1], 12.3 / 10.0)
+        self.assertAlmostEqual(v.confidence, 1 - 8 / 252)
+        self.assertEqual(v.reason(), "time +20.6% (interval +17.8%..+23.0%)")
+        # +2% with +-1% noise: the interval reaches past +3% (too wide to tell); noisy: too wide.
+        v = vd.judge_samples(base, [x * 1.02 for x in base], rule)
+        self.assertEqual(v.status, vd.UNCHANGED)
+        self.assertIn("too wide to tell", v.note)
         self.assertEqual(vd.judge_samples([10, 30, 12, 28, 11], [13, 29, 14, 31, 12], rule).status,
                          vd.UNCHANGED)
+        # A margin of 5%: +2% with that noise is then shown equivalent.
+        v = vd.judge_samples(base, [x * 1.02 for x in base], vd.TimeRule(margin=0.05))
+        self.assertEqual((v.status, v.note), (vd.UNCHANGED, "equivalent: within +-5%"))
+        self.assertEqual(vd.TimeRule(min_effect=0.05), vd.TimeRule(margin=0.05))  # report.py's name
+
+    def test_interval_against_known_critical_values(self):
+        # Published two-sided 5% critical values of U: the interval is
+        # d(U+1)..d(mn-U) of the sorted pairwise differences.
+        for m, n, u in ((4, 4, 0), (5, 5, 2), (6, 6, 5), (8, 8, 13), (3, 8, 2), (7, 10, 14), (20, 20, 127)):
+            k, coverage = vd._u_rank(m, n, 0.05)
+            self.assertEqual(k, u + 1, (m, n))
+            self.assertGreaterEqual(coverage, 0.95)
+        self.assertEqual(vd._u_rank(3, 3, 0.05), (0, None))  # the smallest p is 0.1
+        # Beyond 20000 pairs the normal approximation: within 2 ranks of the exact.
+        k, coverage = vd._u_rank(145, 140, 0.05)
+        cum, total = vd._u_lower_tail(140, 145, 145 * 140 // 2), math.comb(285, 140)
+        exact = next(j for j in range(len(cum)) if cum[j] > 0.025 * total)
+        self.assertLessEqual(abs(k - exact), 2)
+
+    def test_interval_coverage_and_power(self):
+        # Log-normal timings (5% spread), 8 samples a side, true ratio 1.10:
+        # the interval covers 1.10 in about 95% of draws; identical
+        # distributions (a skewed, exponential tail) are called slower or
+        # faster in well under 5%. Seeded: the same draws every run.
+        rnd = random.Random(17)
+        draw = lambda scale: [scale * rnd.lognormvariate(0, 0.05) for _ in range(8)]
+        covered = 0
+        for _ in range(1000):
+            iv = vd.ratio_interval(draw(10), draw(11))
+            covered += iv.lo <= 1.1 <= iv.hi
+        self.assertGreater(covered, 930)
+        skew = lambda: [10 + rnd.expovariate(1) for _ in range(6)]
+        called = sum(vd.judge_samples(skew(), skew()).status != vd.UNCHANGED for _ in range(1000))
+        self.assertLess(called, 30)
+
+    def test_a_ten_percent_slowdown_with_eight_rounds_regresses(self):
+        rnd = random.Random(5)
+        base = [10 * (1 + rnd.uniform(-0.02, 0.02)) for _ in range(8)]
+        new = [11 * (1 + rnd.uniform(-0.02, 0.02)) for _ in range(8)]
+        v = vd.judge_samples(base, new)
+        self.assertEqual(v.status, vd.REGRESSION)
+        self.assertLess(v.interval[0], 1.1)
+        self.assertGreater(v.interval[1], 1.1)
+        self.assertEqual(vd.judge_samples(new, base).status, vd.IMPROVEMENT)
 
     def test_too_few_repetitions(self):
         v = vd.judge_samples([10, 10, 10], [20, 20, 20])
-        self.assertEqual((v.status, v.p, v.min_p), (vd.UNTESTED, None, 0.1))  # never below 0.05
+        self.assertEqual((v.status, v.p, v.min_p, v.interval), (vd.UNTESTED, None, 0.1, None))
+        self.assertIn("not enough samples to judge", v.note)
         v = vd.judge_samples([10], [20])
         self.assertEqual((v.status, v.min_p), (vd.UNTESTED, None))
-        self.assertEqual(v.figure("time").change, 1.0)
+        self.assertAlmostEqual(v.figure("time").change, 1.0)
+        # 3 old repetitions against 8 paired rounds: an interval exists.
+        self.assertIsNotNone(vd.judge_samples([10, 10.1, 9.9], [20 + i / 10 for i in range(8)]).interval)
+        # A sample that is not a positive number gives no ratio, not a crash.
+        self.assertEqual(vd.judge_samples([0.0, 1, 1, 1], [1, 1, 1, 1]).status, vd.UNTESTED)
+
+    def test_the_margin_rule_is_the_paired_verdicts(self):
+        # harness/paired.cpp judge_ratio: beyond 1 + m, or below 1 / (1 + m).
+        self.assertEqual(vd.margin_verdict(1.031, 1.2, 0.03)[0], vd.REGRESSION)
+        self.assertEqual(vd.margin_verdict(1.03, 1.2, 0.03)[0], vd.UNCHANGED)
+        self.assertEqual(vd.margin_verdict(0.5, 1 / 1.031, 0.03)[0], vd.IMPROVEMENT)
+        self.assertEqual(vd.margin_verdict(0.98, 1.02, 0.03), (vd.UNCHANGED, "equivalent: within +-3%"))
+
+    def test_machines(self):
+        intel = {"CPU model": "Intel(R) Xeon(R) Processor", "cores": 2, "kernel": "Linux 6.18"}
+        amd = {"CPU model": "AMD EPYC", "cores": 2, "kernel": "Linux 6.18", "compiler": "GNU 12.2.0"}
+        self.assertEqual(vd.machine_differences(intel, amd),
+                         [("CPU model", "Intel(R) Xeon(R) Processor", "AMD EPYC")])
+        self.assertEqual(vd.machine_differences(intel, {}), [])
+        base, slow = [10.0, 10.1, 9.9, 10.2, 10.0], [12.0, 12.2, 11.9, 12.1, 12.3]
+        v = vd.judge_time(base, slow, vd.TimeRule(), machines_differ=True)
+        self.assertEqual((v.status, v.figure("time").status), (vd.OTHER_MACHINE, vd.REGRESSION))
+        v = vd.judge_time(base, slow, vd.TimeRule(judge_across_machines=True), machines_differ=True)
+        self.assertEqual(v.status, vd.REGRESSION)
+
+    def test_paired_ratio_change(self):
+        P = lambda ratio, lo, hi, ref="ct": cr.Paired(ref, ratio, lo, hi, 0.96)
+        c = vd.judge_ratio_change(P(1.42, 1.38, 1.47), P(1.20, 1.15, 1.25))
+        self.assertEqual(c.status, vd.IMPROVEMENT)
+        self.assertEqual(c.note, "vs ct: 1.42 [1.38-1.47] -> 1.20 [1.15-1.25]")
+        self.assertEqual(vd.judge_ratio_change(P(1.0, 0.98, 1.02), P(1.1, 1.06, 1.14)).status, vd.REGRESSION)
+        # Apart, but by less than the margin: no change shown.
+        self.assertEqual(vd.judge_ratio_change(P(1.0, 0.99, 1.01), P(1.025, 1.02, 1.03)).status, vd.UNCHANGED)
+        self.assertIsNone(vd.judge_ratio_change(P(1.0, 0.9, 1.1), None))
+        self.assertIsNone(vd.judge_ratio_change(P(1.0, 0.9, 1.1), P(2.0, 1.9, 2.1, ref="other")))
 
     def test_shared_core_is_not_judged_but_keeps_its_figures(self):
         base, slow = [10.0, 10.1, 9.9, 10.2, 10.0], [12.0, 12.2, 11.9, 12.1, 12.3]
@@ -123,7 +208,8 @@ class Rules(unittest.TestCase):
 # ---- one verdict, two tools ------------------------------------------------------------
 
 GATE_WORDS = {"REGRESSED": vd.REGRESSION, "improved": vd.IMPROVEMENT, "ok": vd.UNCHANGED,
-              "untested": vd.UNTESTED, "shared core: not judged": vd.SHARED_CORE}
+              "no difference shown": vd.UNCHANGED, "untested": vd.UNTESTED,
+              "not enough samples": vd.UNTESTED, "shared core: not judged": vd.SHARED_CORE}
 
 
 class SameVerdict(unittest.TestCase):
@@ -145,7 +231,7 @@ class SameVerdict(unittest.TestCase):
         r = subprocess.run([PY, COMPARE, base, new, "--markdown", md], capture_output=True, text=True)
         with open(md) as f:
             rows = [line.split(" | ") for line in f if line.startswith("| `")]
-        return {cells[0].strip("| `"): GATE_WORDS[cells[-1].strip(" |\n")] for cells in rows}, r.returncode
+        return {cells[0].strip("| `"): GATE_WORDS[cells[-1].strip(" |\n").split(" (")[0]] for cells in rows}, r.returncode
 
     def report(self, base, new):
         """benchmark -> status as the report draws it (the compare chart's series)."""
