@@ -49,7 +49,7 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
 void add_selection(CLI::App* c, cachetick::RunOptions& ro) {
   c->add_option("-f,--filter", ro.filter, "ECMAScript regex matched against family/variant/workload/size");
   c->add_option("--family", ro.families, "Only these families (repeat or comma-separate)")->delimiter(',');
-  c->add_flag("-q,--quick", ro.quick, "Smoke run: short batches, 0.3 s per group, working sets above 8MiB skipped");
+  c->add_flag("-q,--quick", ro.quick, "Smoke run: 1 ms batches, 0.15 s per group, working sets above 2MiB skipped");
 }
 
 CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string& sim_child) {
@@ -68,7 +68,7 @@ CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string&
       ->check(CLI::Range(1e-4, 1.0))
       ->capture_default_str();
   run->add_option("--group-cap", ro.group_cap_s,
-                  "Seconds per group after which its rounds stop anyway (default 4, 0.3 with --quick)")
+                  "Seconds per group after which its rounds stop anyway (default 4, 0.15 with --quick)")
       ->check(CLI::Range(0.001, 3600.0));
   run->add_option("--margin", ro.margin,
                   "Ratios whose interval lies within 1 +- this are 'no difference shown' (a fraction)")

@@ -192,8 +192,11 @@ nlohmann::json build_answer(std::vector<Variant>& vs, const Variant* ref, const 
   for (const Variant& v : vs) {
     if (!ref || ref->failed || &v == ref || v.failed) continue;
     const PairedFigures& p = pairs[k++];
+    // On the row's median entry only: the row's figure (a block per round
+    // entry would repeat it 10-60 times in the file).
     for (auto& e : entries)
-      if (e["cachetick"].value("variant", "") == v.e->spec.variant) e["cachetick"]["paired"] = to_json(p);
+      if (e["cachetick"].value("variant", "") == v.e->spec.variant && e.value("aggregate_name", "") == "median")
+        e["cachetick"]["paired"] = to_json(p);
     for (Row& r : rows)
       if (r.spec == &v.e->spec) r.paired = p;
   }

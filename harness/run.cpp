@@ -100,9 +100,9 @@ RunContext base_context(const std::string& backend, const RunOptions& o,
   c.options.quick = o.quick;
   c.options.command_line = command_line;
   if (o.quick)
-    c.notes.push_back(backend == "time" ? "quick mode: 1 repetition, short runs, working sets above " +
+    c.notes.push_back(backend == "time" ? "quick mode: 1 ms batches, 0.15 s per group, working sets above " +
                                               format_bytes(kQuickMaxWorkingSet) +
-                                              " skipped; a smoke test, not a measurement"
+                                              " skipped: a smoke run, its intervals wider than a full run's"
                                         : "quick mode: working sets above " + format_bytes(kQuickMaxWorkingSet) +
                                               " skipped");
   if (!pretended().empty())

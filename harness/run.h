@@ -34,7 +34,7 @@ struct RunOptions {
 };
 
 // Largest working set a quick run keeps (bigger ones take seconds to set up).
-inline constexpr std::uint64_t kQuickMaxWorkingSet = 8ull << 20;
+inline constexpr std::uint64_t kQuickMaxWorkingSet = 2ull << 20;
 
 // Benchmarks the options select, in registration order. Throws
 // std::invalid_argument with a user-facing message on a bad family or regex,

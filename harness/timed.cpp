@@ -33,32 +33,24 @@ namespace cachetick {
 
 namespace {
 
-// For the SIGINT handler: fixed buffers, async-signal-safe calls only. The
-// benchmarks run in this process, so the handler itself ends it: the last
-// snapshot (written after every benchmark) is what the run keeps.
-char g_out_path[4096];
-volatile sig_atomic_t g_have_out = 0;
+// Interrupts. The benchmarks run in the groups' children, which a Ctrl-C
+// ends too (same process group); the parent only notes it, and after the
+// group in flight has ended writes what finished (marked incomplete) and
+// exits 130. A second signal ends the parent at once: the last snapshot
+// (harness/atomic_file.h: never a torn file) is what the run keeps.
+volatile sig_atomic_t g_interrupted = 0;
 
 void on_interrupt(int) {
-  abandon_pending_write_signal_safe();
-  const char a[] = "\ncachetick: interrupted; every finished benchmark is kept in ";
-  const char b[] = " (marked incomplete)\n";
-  const char c[] = "\ncachetick: interrupted (no result file)\n";
-  if (g_have_out) {
-    (void)!write(2, a, sizeof a - 1);
-    (void)!write(2, g_out_path, strlen(g_out_path));
-    (void)!write(2, b, sizeof b - 1);
-  } else {
-    (void)!write(2, c, sizeof c - 1);
+  if (g_interrupted) {
+    abandon_pending_write_signal_safe();
+    const char m[] = "\ncachetick: interrupted again; the last snapshot is kept\n";
+    (void)!write(2, m, sizeof m - 1);
+    _exit(130);
   }
-  _exit(130);
+  g_interrupted = 1;
 }
 
-void handle_interrupts(const std::string& out) {
-  if (!out.empty()) {
-    std::snprintf(g_out_path, sizeof g_out_path, "%s", out.c_str());
-    g_have_out = 1;
-  }
+void handle_interrupts() {
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
@@ -174,11 +166,29 @@ RoundsOptions rounds_options(const RunOptions& o) {
   r.min_rounds = static_cast<std::size_t>(o.repetitions);
   r.max_rounds = std::max(static_cast<std::size_t>(o.max_rounds), r.min_rounds);
   r.target = o.rounds_target;
-  r.cap_s = o.group_cap_s > 0 ? o.group_cap_s : (o.quick ? 0.3 : 4.0);
+  r.cap_s = o.group_cap_s > 0 ? o.group_cap_s : (o.quick ? 0.15 : 4.0);
   r.margin = o.margin;
   r.batch_s = o.quick ? std::min(o.min_time, 0.001) : o.min_time;
   r.shared_below = kSharedCoreBelow;
   return r;
+}
+
+// Quick mode cuts working sets, which can leave a group without its
+// reference or with one variant: such a group has nothing to compare, so
+// it goes too (from `chosen` as well: the column widths). Returns how many.
+std::size_t drop_unpairable(std::vector<Group>& groups, std::vector<const Entry*>& chosen) {
+  std::vector<Group> kept;
+  std::size_t cut = 0;
+  for (Group& g : groups) {
+    if (g.paired() || !check_pairable({g}).size()) {
+      kept.push_back(std::move(g));
+      continue;
+    }
+    ++cut;
+    for (const Entry* e : g.variants) chosen.erase(std::find(chosen.begin(), chosen.end(), e));
+  }
+  groups = std::move(kept);
+  return cut;
 }
 
 // A group whose process failed: an error row (and entry) per variant.
@@ -213,6 +223,7 @@ void measure_in_child(ResultDocument& doc, const Group& g, const std::string& co
     return measure_group(g, ropt, ro);
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.ok && g_interrupted) return;  // the signal ended it: not a failure of the group
   if (!a.ok) {
     add_failed_group(doc, g, "the group's process failed: " + a.why, rows);
     std::fprintf(stderr, "  %-40s FAILED: %s\n", g.name().c_str(), a.why.c_str());
@@ -228,14 +239,27 @@ void measure_in_child(ResultDocument& doc, const Group& g, const std::string& co
   print_progress(g, a.answer.at("group"), seconds);
 }
 
+// Interrupted: the groups that finished are kept (the one in flight died
+// with the signal and was left out), marked incomplete.
+int stop_interrupted(const ResultDocument& doc) {
+  doc.write(false);
+  std::fprintf(stderr, "\ncachetick: interrupted; every finished group is kept in %s (marked incomplete)\n",
+               doc.out_path().empty() ? "(no result file)" : doc.out_path().c_str());
+  return 130;
+}
+
 // Measures every group, family by family: each family's findings, then its
 // rows. Returns the exit code.
 int measure(ResultDocument& doc, const RunOptions& o, const std::vector<Group>& groups, const RoundsOptions& ropt,
             const ReportOptions& ro) {
-  handle_interrupts(doc.out_path());
+  handle_interrupts();
   print_time_header(doc.context(), ro.limits, ro.budget_ns);
   doc.write(false);
   const Columns cols = columns_for(ro.selected);
+  // Snapshots: after a family, and after a group when the last one is 10 s
+  // old (the document grows by an entry per round: writing it after every
+  // group made a quick run's writes quadratic, 90 of its 158 s).
+  auto last_write = std::chrono::steady_clock::now();
   try {
     for (std::size_t i = 0; i < groups.size();) {
       const std::string family = groups[i].family;
@@ -243,8 +267,14 @@ int measure(ResultDocument& doc, const RunOptions& o, const std::vector<Group>& 
       std::fprintf(stderr, "%s:\n", family.c_str());
       for (; i < groups.size() && groups[i].family == family; ++i) {
         measure_in_child(doc, groups[i], o.counters, ropt, ro, rows);
-        doc.write(false);
+        if (g_interrupted) return stop_interrupted(doc);
+        if (std::chrono::steady_clock::now() - last_write > std::chrono::seconds(10)) {
+          doc.write(false);
+          last_write = std::chrono::steady_clock::now();
+        }
       }
+      doc.write(false);
+      last_write = std::chrono::steady_clock::now();
       print_findings(family, rows, ropt.margin);
       print_time_table_head(cols);
       for (const Row& r : rows) r.error.empty() ? print_time_row(cols, r, ro.budget_ns) : print_error_row(cols, r);
@@ -267,13 +297,17 @@ int run_timed(const RunOptions& o, const std::vector<std::string>& command_line)
   std::vector<const Entry*> chosen;
   std::string out;
   if (int rc = select_for_run(o, chosen)) return rc;
-  const std::vector<Group> groups = comparison_groups(chosen);
+  std::vector<Group> groups = comparison_groups(chosen);
+  const std::size_t cut = o.quick && !o.unpaired ? drop_unpairable(groups, chosen) : 0;
   if (std::string why = check_pairable(groups); !why.empty() && !o.unpaired) {
     std::fprintf(stderr, "cachetick run: %s\n", why.c_str());
     return 2;
   }
   if (int rc = prepare_output(o, "", out)) return rc;
   RunContext ctx = base_context("time", o, command_line);
+  if (cut)
+    ctx.notes.push_back("quick mode: " + std::to_string(cut) +
+                        " group(s) skipped whose other variants' working sets exceed the quick limit (nothing to pair with)");
   const nlohmann::json cal = attach_calibration(ctx);
   // The core-share probe first: outermost, so that no counter and no TSC
   // window includes it. The counters are opened by each group's process.
