@@ -28,7 +28,8 @@ struct Group {
 // The selection cut into groups, in order of each group's first variant.
 std::vector<Group> comparison_groups(const std::vector<const Entry*>& chosen);
 
-// "" when every group can be paired or compares nothing by design;
+// "" when every group can be paired or cannot by design (its family
+// compares nothing, or the registry gives it one variant or no reference);
 // otherwise why not (a group with one variant selected, or without its
 // reference), for a clear exit 2 unless the user asked for unpaired rows.
 std::string check_pairable(const std::vector<Group>& groups);

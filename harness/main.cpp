@@ -74,6 +74,9 @@ CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string&
                   "Ratios whose interval lies within 1 +- this are 'no difference shown' (a fraction)")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
+  run->add_flag("--large", ro.large,
+                "Also run the DRAM-scale groups (a variant's working set above 32MiB: hash at 8M keys, sort "
+                "at 16M, layout at 64MiB, io's 256MiB and 1GiB files...), which a default run skips");
   run->add_flag("--unpaired", ro.unpaired,
                 "Allow a selection whose groups cannot be paired (one variant, or no reference): "
                 "their rows are measured in rounds alone, without ratios");
@@ -212,7 +215,10 @@ int main(int argc, char** argv) {
   if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
   // The one place the backend is chosen.
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);
-  if (*list) return list_command(ro, families_only);
+  if (*list) {
+    ro.large = true;  // list everything (--quick: what a quick run keeps)
+    return list_command(ro, families_only);
+  }
   if (*counters) return cachetick::counters_command(counters_spec);
   if (*layout_report) return std::fputs(cachetick::records::padding_report().c_str(), stdout) < 0;
   if (*cal) {

@@ -21,6 +21,7 @@ struct RunOptions {
   double group_cap_s = 0;             // time: seconds per group before stopping anyway; 0 = default
   double margin = 0.03;               // time: a ratio within +-margin is "no difference"
   bool unpaired = false;              // time: allow groups that cannot be paired
+  bool large = false;                 // time: keep working sets above kDefaultMaxWorkingSet
   bool quick = false;                 // smoke run: small sizes, short runs, 1 repetition
   double min_time = 0.002;            // time: seconds per batch (one variant, one round)
   std::string out;                    // result file; "" = default under results/runs/
@@ -33,8 +34,15 @@ struct RunOptions {
   std::string sim_cache = "reference";   // sim: "reference" geometry or the "host"'s
 };
 
-// Largest working set a quick run keeps (bigger ones take seconds to set up).
+// Largest working set a quick run keeps, and a default time run, judged
+// per comparison group (its largest variant). Bigger ones take seconds to
+// set up, and a paired group sets up every variant once per round: hash at
+// 8M keys took 7-21 s a group, layout at 64-256 MiB 8-107 s, io's 256 MiB
+// and 1 GiB files 330 s in all. --large keeps everything; the sim backend
+// runs what it is asked.
 inline constexpr std::uint64_t kQuickMaxWorkingSet = 2ull << 20;
+inline constexpr std::uint64_t kDefaultMaxWorkingSet = 32ull << 20;
+std::uint64_t max_working_set(const RunOptions& o);
 
 // Benchmarks the options select, in registration order. Throws
 // std::invalid_argument with a user-facing message on a bad family or regex,
