@@ -75,7 +75,7 @@ CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string&
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
   run->add_flag("--large", ro.large,
-                "Also run the DRAM-scale groups (a variant's working set above 24MiB: hash at 8M keys, sort "
+                "Also run the DRAM-scale groups (a variant's working set above 16MiB: hash at 512K and 8M keys, sort "
                 "at 16M, layout at 64MiB, io's 256MiB and 1GiB files...), which a default run skips");
   run->add_flag("--unpaired", ro.unpaired,
                 "Allow a selection whose groups cannot be paired (one variant, or no reference): "

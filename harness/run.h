@@ -38,10 +38,11 @@ struct RunOptions {
 // per comparison group (its largest variant). Bigger ones take seconds to
 // set up, and a paired group sets up every variant once per round: hash at
 // 8M keys took 7-21 s a group, layout at 64-256 MiB 8-107 s, io's 256 MiB
-// and 1 GiB files 330 s in all, arena's 1M-node lists (32 MiB) 59 s.
+// and 1 GiB files 330 s in all, arena's 1M-node lists (32 MiB) 59 s, pool's
+// random_1m (24 MiB, 11 allocators) 89 s.
 // --large keeps everything; the sim backend runs what it is asked.
 inline constexpr std::uint64_t kQuickMaxWorkingSet = 2ull << 20;
-inline constexpr std::uint64_t kDefaultMaxWorkingSet = 24ull << 20;
+inline constexpr std::uint64_t kDefaultMaxWorkingSet = 16ull << 20;
 std::uint64_t max_working_set(const RunOptions& o);
 
 // Benchmarks the options select, in registration order. Throws

@@ -52,7 +52,7 @@ expect 2 "rounds-target: .*range" -- "$bin" run --rounds-target -0.1
 expect 2 "margin: .*range"    -- "$bin" run --margin -0.01
 expect 2 "group-cap: .*range" -- "$bin" run --group-cap 0
 # DRAM-scale groups only with --large.
-expect 2 "working sets above 24MiB, which a default run skips; add --large" -- "$bin" run --filter 'io/.*/1GiB$' --no-out
+expect 2 "working sets above 16MiB, which a default run skips; add --large" -- "$bin" run --filter 'io/.*/1GiB$' --no-out
 # A paired run compares a group's variants: one variant alone, or a group
 # without its reference, is bad input unless --unpaired says so.
 expect 2 "group hash/hit/4096 cannot be paired: only ct is selected.*--unpaired" -- \
