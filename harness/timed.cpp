@@ -256,7 +256,7 @@ int measure(ResultDocument& doc, const RunOptions& o, const std::vector<Group>& 
   print_time_header(doc.context(), ro.limits, ro.budget_ns);
   doc.write(false);
   const Columns cols = columns_for(ro.selected);
-  // Snapshots: after a family, and after a group when the last one is 10 s
+  // Snapshots: after a family, and after a group when the last one is 30 s
   // old (the document grows by an entry per round: writing it after every
   // group made a quick run's writes quadratic, 90 of its 158 s).
   auto last_write = std::chrono::steady_clock::now();
@@ -268,7 +268,7 @@ int measure(ResultDocument& doc, const RunOptions& o, const std::vector<Group>& 
       for (; i < groups.size() && groups[i].family == family; ++i) {
         measure_in_child(doc, groups[i], o.counters, ropt, ro, rows);
         if (g_interrupted) return stop_interrupted(doc);
-        if (std::chrono::steady_clock::now() - last_write > std::chrono::seconds(10)) {
+        if (std::chrono::steady_clock::now() - last_write > std::chrono::seconds(30)) {
           doc.write(false);
           last_write = std::chrono::steady_clock::now();
         }
