@@ -5,8 +5,9 @@
     scripts/report.sh NEW.json --baseline OLD.json      what changed, with significance
     scripts/report.sh A.json B.json                     several hosts side by side
     scripts/report.sh hash.json sort.json --merge       files of one run, as one
+    scripts/report.sh results/runs/*.json --history     key ratios across runs, moves marked
 
-Writes DIR/report.html (charts inlined, one file to share), every chart as
+Writes DIR/report.html (findings first; charts inlined as small PNGs, one file to share), every chart as
 DIR/charts/<id>.svg and .png, and DIR/manifest.json (each chart's panels and
 series, read back from the drawn figure: what the tests check). DIR defaults
 to the first result's path without .json plus `.report`.
@@ -32,9 +33,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
+import charts_findings as cf  # noqa: E402
+import charts_history as ch  # noqa: E402
 import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
+from charts_style import (  # noqa: E402
+    HOST_COLOURS, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
+    legend_rows, log_axis, op_unit, role_labels, sizes_in_order, slug, text_overlaps, variant_styles)
 
 import matplotlib  # noqa: E402
 
@@ -43,33 +49,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-# Same bytes in, same SVG out: reference charts do not churn in git.
-plt.rcParams.update({
-    "svg.hashsalt": "cachetick", "svg.fonttype": "none", "font.size": 9,
-    "axes.titlesize": 10, "axes.titleweight": "bold", "figure.titlesize": 12,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.axisbelow": True,
-    "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
-    "legend.fontsize": 8, "legend.frameon": False,
-})
-
-# Colour says the role, hatching says "a library": optimised in blues, naive
-# in reds, peers in distinct earthy/green/purple hues with hatching (so they
-# read in greyscale too), reference in grey dots.
-ROLE_COLOURS = {
-    "optimised": ["#1f4e9c", "#3d85d8", "#84b6ee", "#0b2d5e", "#5f9bd4"],
-    "naive": ["#b2312a", "#e07a5f", "#7a1e18", "#f0a58f"],
-    "peer": ["#e69f00", "#009e73", "#cc79a7", "#8c6d31", "#bcbd22", "#9467bd", "#17becf",
-             "#f0e442", "#7f7f7f", "#b5651d", "#2ca02c", "#ff9896"],
-    "reference": ["#9e9e9e", "#cfcfcf"],
-    "unknown": ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                "#7f7f7f", "#bcbd22", "#17becf"],
-}
-ROLE_HATCH = {"optimised": "", "naive": "", "peer": "////", "reference": "....", "unknown": ""}
-ROLE_LINE = {"optimised": "-", "naive": "-", "peer": "--", "reference": ":", "unknown": "-"}
-ROLE_MARK = {"optimised": "o", "naive": "s", "peer": "^", "reference": "x", "unknown": "o"}
-ROLE_ORDER = {r: i for i, r in enumerate(cr.ROLES)}
-HOST_COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
-HOST_HATCH = ["", "////", "....", "xxxx", "\\\\\\\\", "++"]
 STATUS_STYLE = {  # baseline vs new (verdict.py decides); regressions are dark red, crossed and marked
     vd.REGRESSION: dict(color="#b2182b", hatch="xxxx", edgecolor="black", mark="\u25b2 slower"),
     vd.IMPROVEMENT: dict(color="#1a7a3c", hatch="", edgecolor="black", mark="\u25bc faster"),
@@ -77,57 +56,6 @@ STATUS_STYLE = {  # baseline vs new (verdict.py decides); regressions are dark r
     vd.UNTESTED: dict(color="white", hatch="....", edgecolor="#555555", mark="?"),
     vd.SHARED_CORE: dict(color="white", hatch="////", edgecolor="#555555", mark="shared"),
 }
-LOG_RATIO = 20  # a panel whose values span more than this goes to log scale
-
-
-def slug(s):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(s)).strip("-") or "x"
-
-
-def bytes_formatter():
-    return FuncFormatter(lambda x, _: cr.format_bytes(x) if x > 0 else "")
-
-
-# ---------------------------------------------------------------------------
-# Variants and their look
-
-def variant_styles(rows):
-    """variant -> (role, colour, hatch), consistent across a family's charts."""
-    roles = {}
-    for r in rows:
-        roles.setdefault(r.variant, r.role)
-    order = sorted(roles, key=lambda v: (ROLE_ORDER.get(roles[v], 9), first_index(rows, v)))
-    used = {}
-    out = {}
-    for v in order:
-        role = roles[v]
-        pal = ROLE_COLOURS.get(role, ROLE_COLOURS["unknown"])
-        i = used.get(role, 0)
-        used[role] = i + 1
-        out[v] = (role, pal[i % len(pal)], ROLE_HATCH.get(role, ""))
-    return out
-
-
-def role_labels(styles):
-    return {v: v if role == "unknown" else f"{v} ({role})" for v, (role, _, _) in styles.items()}
-
-
-def first_index(rows, variant):
-    return next(i for i, r in enumerate(rows) if r.variant == variant)
-
-
-def sizes_in_order(rows):
-    """Size labels sorted by size (then by first appearance)."""
-    labels = ordered(r.size_label for r in rows)
-    size = {}
-    for r in rows:
-        size.setdefault(r.size_label, r.size if r.size is not None else math.inf)
-    return sorted(labels, key=lambda l: (size[l], labels.index(l)))
-
-
-def op_unit(rows):
-    ops = ordered(r.op for r in rows)
-    return ops[0] if len(ops) == 1 else "op"
 
 
 # ---------------------------------------------------------------------------
@@ -140,15 +68,6 @@ def set_value_scale(ax, values, extra=()):
         return True
     ax.set_ylim(bottom=0)
     return False
-
-
-def log_axis(axis, vals):
-    """Log scale labelled 1, 2, 5, 10, 20, 50...: readable without 10^n."""
-    axis.axes.set_yscale("log") if axis is axis.axes.yaxis else axis.axes.set_xscale("log")
-    decades = math.log10(max(vals) / min(vals))
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1000 else f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def bars_panel(ax, rows, styles, value, budget=None, title=None, ylabel="", legend_labels=None):
@@ -204,42 +123,6 @@ def wl_title(w):
 
 def ns_value(r):
     return r.ns_per_op
-
-
-def grid(n, ncols_max=2, w=6.2, h=3.4, top_extra=0.7):
-    ncols = min(ncols_max, max(1, n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows + top_extra), squeeze=False)
-    flat = [a for row in axes for a in row]
-    for a in flat[n:]:
-        a.remove()
-    return fig, flat[:n]
-
-
-def figure_legend(fig, axes, ncol=None):
-    handles, labels = [], []
-    for ax in axes:
-        for hd, lb in zip(*ax.get_legend_handles_labels()):
-            if lb not in labels:
-                handles.append(hd)
-                labels.append(lb)
-    if handles:
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.36 / fig.get_figheight()),
-                   ncol=ncol or math.ceil(len(labels) / legend_rows(len(labels))), handlelength=2.2,
-                   columnspacing=1.2)
-
-
-def finish(fig, title, n_legend_rows=1):
-    """Title at the top, then the shared legend, then the panels: margins in
-    inches so every figure height reads the same."""
-    fig.tight_layout()
-    h = fig.get_figheight()
-    fig.subplots_adjust(top=1 - (0.42 + 0.24 * n_legend_rows + 0.28) / h)
-    fig.suptitle(title, x=0.01, y=1 - 0.06 / h, ha="left")
-
-
-def legend_rows(n_labels, ncol=6):
-    return math.ceil(n_labels / ncol)
 
 
 # ---------------------------------------------------------------------------
@@ -547,10 +430,23 @@ def compare(base, new, rules=vd.Rules()):
     return dict(metric=metric, label=label, rows=out, only_new=only_new, only_old=only_old, rules=rules)
 
 
+SIGNIFICANT = (vd.REGRESSION, vd.IMPROVEMENT)
+MAX_CHANGE_BARS = 30  # the compact chart's rows at most; the rest is in the table
+
+
+def significant_changes(cmp, family):
+    """The family's regressions and improvements, largest change first."""
+    rows = [c for c in cmp["rows"] if c["family"] == family and c["status"] in SIGNIFICANT]
+    return sorted(rows, key=lambda c: -abs(c["change"]))
+
+
 def chart_baseline(cmp, family, base, new):
-    rows = [c for c in cmp["rows"] if c["family"] == family]
-    if not rows:
+    """Only the significant changes, largest first, at most MAX_CHANGE_BARS
+    of them: the chart's height is bounded whatever the suite's size."""
+    sig = significant_changes(cmp, family)
+    if not sig:
         return None
+    rows = sig[:MAX_CHANGE_BARS]
     n = len(rows)
     fig, ax = plt.subplots(figsize=(10.5, 1.6 + 0.24 * n))
     ys = list(range(n))[::-1]
@@ -564,7 +460,7 @@ def chart_baseline(cmp, family, base, new):
     for y, c in zip(ys, rows):
         mark = STATUS_STYLE[c["status"]]["mark"]
         txt = f"{c['change']:+.1f}%" + (f"  p={c['p']:.2g}" if c["p"] is not None else "") + (f"  {mark}" if mark else "")
-        if c["kind"] == "sim" and c["status"] in (vd.REGRESSION, vd.IMPROVEMENT):
+        if c["kind"] == "sim":
             txt += f" ({c['verdict'].reason()})"  # the counts that decided, maybe not the one drawn
         ax.text(c["change"] + (0.02 * span if c["change"] >= 0 else -0.02 * span), y, txt,
                 va="center", ha="left" if c["change"] >= 0 else "right", fontsize=7,
@@ -573,14 +469,17 @@ def chart_baseline(cmp, family, base, new):
     ax.set_yticks(ys)
     ax.set_yticklabels([c["name"] for c in rows], fontsize=7)
     ax.set_ylim(-0.8, n - 0.2)
-    ax.set_xlim(-span * 1.45, span * 1.45)
+    lo, hi = min(0, min(c["change"] for c in rows)), max(0, max(c["change"] for c in rows))
+    ax.set_xlim(lo * 1.6 - 0.05 * span, hi * 1.6 + 0.05 * span)  # room for the labels, no empty half
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"change in {cmp['label']}, new vs baseline (%; positive = slower)")
     figure_legend(fig, [ax], ncol=4)
-    title = f"{family}: baseline vs new, change in {cmp['label']} per benchmark"
+    more = len(sig) - n
+    title = (f"{family}: the {n} significant change(s) in {cmp['label']}, largest first" if not more else
+             f"{family}: the {n} largest of {len(sig)} significant changes in {cmp['label']}")
     finish(fig, title, 1)
-    caption = (f"Baseline {os.path.basename(base.path)} ({base.host}) against {os.path.basename(new.path)} ({new.host}). "
-               + significance_text(cmp))
+    caption = (f"Baseline {os.path.basename(base.path)} ({base.host}) against {os.path.basename(new.path)} ({new.host}); "
+               "unchanged and untested benchmarks are counted above and listed in the table. " + significance_text(cmp))
     return fig, title, caption
 
 
@@ -633,55 +532,6 @@ def short_cpu(cpu):
     return re.sub(r"\s+", " ", cpu).strip()
 
 
-def chart_hosts(results, labels, family):
-    per = [[r for r in res.rows if r.family == family and r.ns_per_op is not None] for res in results]
-    names = ordered(r.name for rows in per for r in rows)
-    common = [n for n in names if sum(any(r.name == n for r in rows) for rows in per) >= 2]
-    if not common:
-        return None
-    first = {}
-    for rows in per:
-        for r in rows:
-            first.setdefault(r.name, r)
-    workloads = ordered(first[n].workload for n in common)
-    fig, axes = grid(len(workloads), ncols_max=1, w=12.4, h=3.9)
-    unit = op_unit([first[n] for n in common])
-    for ax, w in zip(axes, workloads):
-        cats = [n for n in common if first[n].workload == w]
-        k = len(results)
-        width = 0.8 / k
-        vals = []
-        for i, (rows, lab) in enumerate(zip(per, labels)):
-            by = {r.name: r.ns_per_op for r in rows}
-            xs = [j - 0.4 + width * (i + 0.5) for j, n in enumerate(cats) if n in by]
-            hs = [by[n] for n in cats if n in by]
-            if xs:
-                ax.bar(xs, hs, width * 0.92, color=HOST_COLOURS[i % 6], hatch=HOST_HATCH[i % 6],
-                       edgecolor="black", linewidth=0.4, label=lab, gid=f"series:{lab}")
-                vals += hs
-        # Sizes on the ticks, each variant named once under its run of sizes.
-        ax.set_xticks(range(len(cats)))
-        ax.set_xticklabels([first[n].size_label for n in cats], fontsize=7, rotation=0 if len(cats) <= 24 else 90)
-        ax.set_xlim(-0.6, len(cats) - 0.4)
-        start = 0
-        for j in range(1, len(cats) + 1):
-            if j == len(cats) or first[cats[j]].variant != first[cats[start]].variant:
-                ax.text((start + j - 1) / 2, -0.13, first[cats[start]].variant, transform=ax.get_xaxis_transform(),
-                        ha="center", va="top", fontsize=8, fontweight="bold")
-                if j < len(cats):
-                    ax.axvline(j - 0.5, color="0.6", lw=0.8, gid="separator")
-                start = j
-        log = set_value_scale(ax, vals)
-        ax.set_ylabel(f"ns per {unit}" + (" (log scale)" if log else ""))
-        ax.set_title(wl_title(w), loc="left")
-    figure_legend(fig, axes, ncol=min(len(labels), 3))
-    title = f"{family}: the same benchmarks on {len(results)} machines"
-    finish(fig, title, legend_rows(len(labels), 3))
-    caption = ("Lower is better; one colour (and hatch) per machine, benchmarks measured on at least two of them. "
-               "Each machine's caches differ: see the machine table above for their sizes.")
-    return fig, title, caption
-
-
 # ---------------------------------------------------------------------------
 # Saving charts and reading back what was drawn
 
@@ -709,9 +559,10 @@ def describe_axes(ax):
     for ln in ax.get_lines():
         gid = ln.get_gid() or ""
         xy = ln.get_xydata().tolist()
-        if gid == "budget" or gid.startswith(("cache:", "boundary:", "step:")):
-            lines.append({"gid": gid, "label": ln.get_label(),
-                          "at": xy[0][1] if gid == "budget" else xy[0][0]})
+        if gid in ("budget", "reference") or gid.startswith(("cache:", "boundary:", "step:", "move:")):
+            horizontal = len(xy) > 1 and xy[0][1] == xy[-1][1] and xy[0][0] != xy[-1][0]
+            at = xy[0] if gid.startswith("move:") else xy[0][1] if horizontal else xy[0][0]
+            lines.append({"gid": gid, "label": ln.get_label(), "at": at})
         elif gid.startswith("series:"):
             series.append({"type": "line", "label": ln.get_label(), "gid": gid, "n": len(xy),
                            "x": [p[0] for p in xy], "y": [p[1] for p in xy]})
@@ -720,7 +571,34 @@ def describe_axes(ax):
             "series": series, "lines": lines}
 
 
+# Charts whose labels the report checks for collisions (manifest "overlaps").
+CHECK_TEXT = ("findings", "hosts", "compare", "history")
+
+
+DETAIL_DPI = 68  # the collapsed detail charts (bars, sweeps, counters): smaller still
+
+
+def thumbnail(fig, dpi=THUMB_DPI):
+    """The figure as a small image for the page: a 64-colour lossless WebP
+    (charts are flat colour; it is 3-5x smaller than a full-colour PNG, and
+    every current browser shows it)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    buf.seek(0)
+    img = Image.open(buf).convert("RGB")
+    size = img.size
+    img = img.quantize(colors=64, method=Image.Quantize.MEDIANCUT).convert("RGB")
+    out = io.BytesIO()
+    img.save(out, format="WEBP", lossless=True, method=4)
+    return out.getvalue(), size
+
+
 class Charts:
+    """Every chart drawn: its SVG (and PNG) beside the report, a thumbnail
+    for the page, and what it shows, read back from the figure."""
+
     def __init__(self, outdir, png=True):
         self.outdir = outdir
         self.chartdir = os.path.join(outdir, "charts")
@@ -734,18 +612,18 @@ class Charts:
         os.makedirs(self.chartdir, exist_ok=True)
         svg_path = os.path.join(self.chartdir, chart_id + ".svg")
         png_path = os.path.join(self.chartdir, chart_id + ".png")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        svg = buf.getvalue()
-        with open(svg_path, "wb") as f:
-            f.write(svg)
+        fig.savefig(svg_path, format="svg", metadata={"Date": None}, bbox_inches="tight")
         files = {"svg": os.path.relpath(svg_path, self.outdir)}
         if self.png:
             fig.savefig(png_path, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
             files["png"] = os.path.relpath(png_path, self.outdir)
+        thumb, (w, h) = thumbnail(fig, THUMB_DPI if kind in CHECK_TEXT else DETAIL_DPI)
         item = dict(id=chart_id, kind=kind, title=title, caption=caption, files=files,
+                    figsize=[round(x, 2) for x in fig.get_size_inches()], thumb_px=[w, h],
                     panels=[describe_axes(a) for a in fig.axes if a.get_visible()], **meta)
-        item["_svg"] = svg
+        if kind in CHECK_TEXT:
+            item["overlaps"] = [list(p) for p in text_overlaps(fig)]
+        item["_thumb"] = thumb
         plt.close(fig)
         self.items.append(item)
         return item
@@ -771,7 +649,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:14px 0 26px} figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:13px;color:#333;margin-top:4px} figcaption .files{color:#777;font-size:12px}
 .over{color:#b2182b;font-weight:600} .reg{color:#b2182b;font-weight:700} .imp{color:#1a7a3c;font-weight:600}
-nav ul{columns:3;font-size:13px} details{margin:6px 0} summary{cursor:pointer;color:#1f4e9c}
+nav ul{columns:3;font-size:13px} .finding{font-size:15px;margin:4px 0 6px}
+.scroll{overflow-x:auto} table{display:block;overflow-x:auto;max-width:100%} details{margin:6px 0} summary{cursor:pointer;color:#1f4e9c}
 code{background:#f3f3f3;padding:0 3px}
 """
 
@@ -983,16 +862,20 @@ def claims_html(claim_rows, claims_doc, rule):
 
 
 def figure_html(item):
-    data = base64.b64encode(item["_svg"]).decode("ascii")
+    """A chart on the page: its inline thumbnail (the page stays one file that
+    opens offline), linked to the full SVG beside the report."""
+    data = base64.b64encode(item["_thumb"]).decode("ascii")
+    w, h = item["thumb_px"]
     files = " &middot; ".join(f"<a href='{esc(p)}'>{esc(k.upper())}</a>" for k, p in item["files"].items())
-    return (f"<figure id='{esc(item['id'])}'><img alt='{esc(item['title'])}' src='data:image/svg+xml;base64,{data}'>"
-            f"<figcaption><b>{esc(item['title'])}.</b> {esc(item['caption'])} <span class=files>({files})</span>"
+    return (f"<figure id='{esc(item['id'])}'><a href='{esc(item['files']['svg'])}'><img class=chart alt='{esc(item['title'])}' "
+            f"width={w} height={h} src='data:image/webp;base64,{data}'></a>"
+            f"<figcaption><b>{esc(item['title'])}.</b> {esc(item['caption'])} <span class=files>(full size: {files})</span>"
             "</figcaption></figure>")
 
 
 def compare_table(cmp):
     out = ["<table><tr><th>benchmark</th><th>baseline</th><th>new</th><th>change</th><th>p</th><th>verdict</th></tr>"]
-    for c in cmp["rows"]:
+    for c in sorted(cmp["rows"], key=lambda c: (c["status"] not in SIGNIFICANT, -abs(c["change"]))):
         cls = {vd.REGRESSION: "reg", vd.IMPROVEMENT: "imp"}.get(c["status"], "")
         why = f" ({c['verdict'].reason()})" if c["kind"] == "sim" and cls else ""
         out.append(f"<tr><td>{esc(c['name'])}</td><td class=n>{sig3(c['old'])}</td><td class=n>{sig3(c['new'])}</td>"
@@ -1002,26 +885,49 @@ def compare_table(cmp):
     return "".join(out)
 
 
+NOT_JUDGED = (vd.UNTESTED, vd.SHARED_CORE)
+
+
+def compare_summary(cmp):
+    """Per family: improved / regressed / unchanged / not judged."""
+    fams = ordered(c["family"] for c in cmp["rows"])
+    out = ["<table><tr><th>family</th><th>regressed</th><th>improved</th><th>unchanged</th><th>not judged</th>"
+           "<th>largest change</th></tr>"]
+    for f in fams:
+        rows = [c for c in cmp["rows"] if c["family"] == f]
+        n = lambda sts: sum(c["status"] in sts for c in rows)
+        sig = significant_changes(cmp, f)
+        big = f"{esc(sig[0]['name'])} {sig[0]['change']:+.1f}%" if sig else "-"
+        out.append(f"<tr><td><a href='#compare_{slug(f)}'>{esc(f)}</a></td>"
+                   f"<td class='n{' reg' if n((vd.REGRESSION,)) else ''}'>{n((vd.REGRESSION,))}</td>"
+                   f"<td class='n{' imp' if n((vd.IMPROVEMENT,)) else ''}'>{n((vd.IMPROVEMENT,))}</td>"
+                   f"<td class=n>{n((vd.UNCHANGED,))}</td><td class=n>{n(NOT_JUDGED)}</td><td>{big}</td></tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
 def compare_html(cmp, figures):
-    """The "Baseline vs new" section: counts by status, the charts, the table."""
+    """The "Baseline vs new" section: counts by status per family, the
+    significant changes as charts, everything in a collapsed table."""
     count = lambda status: sum(c["status"] == status for c in cmp["rows"])
     h = ["<h2 id=compare>Baseline vs new</h2>",
          f"<p>{len(cmp['rows'])} benchmarks in both files: <span class=reg>{count(vd.REGRESSION)} significant "
          f"regression(s)</span>, <span class=imp>{count(vd.IMPROVEMENT)} improvement(s)</span>, "
          f"{count(vd.UNCHANGED)} unchanged, {count(vd.UNTESTED)} not tested, {count(vd.SHARED_CORE)} not judged "
-         f"(shared core). {esc(significance_text(cmp))}</p>"]
+         f"(shared core). {esc(significance_text(cmp))}</p>", compare_summary(cmp)]
     if cmp["only_old"] or cmp["only_new"]:
         some = lambda names: esc(", ".join(names[:20])) + (" ..." if len(names) > 20 else "")
         h.append("<div class=warn>" + (f"Only in the baseline: {some(cmp['only_old'])}. " if cmp["only_old"] else "")
                  + (f"Only in the new result: {some(cmp['only_new'])}." if cmp["only_new"] else "") + "</div>")
+    if not figures:
+        h.append("<p>No significant change in any family: no chart.</p>")
     h += [figure_html(c) for c in figures]
-    h.append("<details><summary>all changes as a table</summary>" + compare_table(cmp) + "</details>")
+    h.append(f"<details><summary>all {len(cmp['rows'])} benchmarks compared, as a table</summary>"
+             + compare_table(cmp) + "</details>")
     return "".join(h)
 
 
-def write_html(path, results, charts, cmp, base, args, warnings):
-    res = results[0]
-    title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
+def head_html(res, title):
     date = res.context.get("date", "")
     h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
          f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{CSS}</style></head><body><main>",
@@ -1030,10 +936,37 @@ def write_html(path, results, charts, cmp, base, args, warnings):
          "the median of the repetitions; TSC ticks are not core cycles.</p>"]
     if res.ct and res.ct.get("complete") is False:
         h.append("<div class=bad><b>Incomplete run:</b> the run was interrupted; this file holds only the benchmarks that finished.</div>")
-    for n in res.ct.get("notes", []) if isinstance(res.ct.get("notes"), list) else []:
-        h.append(f"<div class=warn>{esc(n)}</div>")
-    for w in warnings:
-        h.append(f"<div class=warn>{esc(w)}</div>")
+    return h
+
+
+def findings_html(res, charts):
+    """The first answer: per family, its sentence and forest plot, the
+    ratios as a collapsed table."""
+    items = [c for c in charts.items if c["kind"] == "findings"]
+    if not items:
+        return ["<h2 id=findings>Findings</h2><p>No family of this run has a reference variant (an optimised "
+                "variant, or a paired block naming one): nothing to compare against. The charts per family "
+                "are below.</p>"]
+    h = ["<h2 id=findings>Findings</h2>"]
+    if not any(c["paired"] for c in items):
+        h.append("<p class=sub>This run was not paired (older file, or the sim backend): the ratios are ratios of "
+                 "medians, without an interval (<b>unpaired</b>); within "
+                 f"&plusmn;{cf.UNPAIRED_MARGIN * 100:.0f}% counts as no difference shown.</p>")
+    for c in items:
+        fam = c["family"]
+        h.append(f"<h3 id='find-{slug(fam)}'>{esc(fam)}</h3><p class=finding>{esc(c['sentence'])}</p>")
+        h.append(figure_html(c))
+        h.append(f"<details><summary>{esc(fam)}: every ratio as a table</summary>"
+                 f"{cf.findings_table(cf.findings(res, fam), esc, sig3)}</details>")
+    none = [f for f in res.families() if not any(c["family"] == f for c in items)]
+    if none:
+        h.append("<p class=sub>No reference variant, so no findings, in: " + esc(", ".join(none)) + ".</p>")
+    return h
+
+
+def warnings_html(res, warnings):
+    h = [f"<div class=warn>{esc(n)}</div>" for n in (res.ct.get("notes", []) if isinstance(res.ct.get("notes"), list) else [])]
+    h += [f"<div class=warn>{esc(w)}</div>" for w in warnings]
     unstable = [r for r in res.rows if r.cv is not None and r.cv > 0.05]
     if unstable:
         h.append(f"<div class=warn>{len(unstable)} of {len(res.rows)} rows varied by more than 5% between repetitions "
@@ -1045,39 +978,59 @@ def write_html(path, results, charts, cmp, base, args, warnings):
                  f"{vd.SHARED_CORE_BELOW * 100:.0f}% of the core's issue slots (core marked ! in the tables): another "
                  "hardware thread (an SMT sibling; on a VM, often a neighbour) competed, which slows wide, "
                  "throughput-bound code up to 2x at the same clock. Rerun those rows before reading them.</div>")
-    h.append("<nav><ul>" + "".join(f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav>")
-    h.append("<h2 id=machine>Machine</h2>")
+    return h
+
+
+def machines_html(results, base):
+    res = results[0]
+    h = ["<h2 id=machine>Machine</h2>"]
     if len(results) == 1:
         h.append(kv_table(machine_pairs(res)))
     else:
         labels = host_labels(results)
         pairs = [machine_pairs(r) for r in results]
         keys = ordered(k for p in pairs for k, _ in p)
-        h.append("<table class=kv><tr><th></th>" + "".join(f"<th>{esc(l)}</th>" for l in labels) + "</tr>")
+        h.append("<div class=scroll><table class=kv><tr><th></th>" + "".join(f"<th>{esc(l)}</th>" for l in labels) + "</tr>")
         for k in keys:
             h.append(f"<tr><th>{esc(k)}</th>" + "".join(f"<td>{dict(p).get(k, '')}</td>" for p in pairs) + "</tr>")
-        h.append("</table>")
+        h.append("</table></div>")
     if base is not None:
         h.append("<h3>Baseline machine</h3>" + kv_table(machine_pairs(base)))
+    return h
+
+
+def write_html(path, results, charts, cmp, base, args, warnings):
+    """Findings first; then what changed, the machines side by side, the
+    warnings, the index; the details (machine, counters, budget, claims,
+    every family's charts and rows) last, collapsed."""
+    res = results[0]
+    title = args.title or f"{'cachetick' if res.is_cachetick else 'benchmark'} report: {res.host}"
+    h = head_html(res, title)
+    by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
+    h += findings_html(res, charts)
+    if cmp is not None:
+        h.append(compare_html(cmp, by_kind("compare")))
+    if by_kind("hosts"):
+        h.append("<h2 id=hosts>Machines side by side</h2><p>The findings of each machine, as ratios to the "
+                 "reference measured on that machine (absolute times on two CPUs say little).</p>")
+        h += [figure_html(c) for c in by_kind("hosts")]
+    h += warnings_html(res, warnings)
+    h.append("<details class=index><summary>Index: every chart</summary><nav><ul>" + "".join(
+        f"<li><a href='#{esc(c['id'])}'>{esc(c['title'])}</a></li>" for c in charts.items) + "</ul></nav></details>")
+    h += machines_html(results, base)
     h.append("<h2 id=counters>Counters</h2>" + counters_html(res))
     h.append("<h2 id=budget>Budget</h2>" + budget_html(res))
     if args.claim_rows is not None:
         h.append("<h2 id=claims>Claims</h2>" + claims_html(args.claim_rows, args.claims_doc, vd.ClaimRule()))
-    by_kind = lambda kind, fam=None: [c for c in charts.items if c["kind"] == kind and (fam is None or c.get("family") == fam)]
-    if cmp is not None:
-        h.append(compare_html(cmp, by_kind("compare")))
-    if by_kind("hosts"):
-        h.append("<h2 id=hosts>Machines side by side</h2>")
-        h += [figure_html(c) for c in by_kind("hosts")]
     if by_kind("calibration"):
         h.append("<h2 id=calibration>Calibration</h2>")
         h += [figure_html(c) for c in by_kind("calibration")]
         h.append(levels_table(find_calibration(res)))
+    h.append("<h2 id=families>Every family in detail</h2>")
     for fam in res.families():
-        h.append(f"<h2 id='fam-{slug(fam)}'>{esc(fam)}</h2>")
-        for kind in ("bars", "sweep", "counters"):
-            h += [figure_html(c) for c in by_kind(kind, fam)]
-        h.append(f"<details><summary>{esc(fam)}: all rows</summary>{data_table(res, fam)}</details>")
+        charts_here = [figure_html(c) for kind in ("bars", "sweep", "counters") for c in by_kind(kind, fam)]
+        h.append(f"<details id='fam-{slug(fam)}'><summary>{esc(fam)}: {len(charts_here)} chart(s) of time and "
+                 f"counters, all rows</summary>" + "".join(charts_here) + data_table(res, fam) + "</details>")
     h.append(f"<p class=sub>Made by <code>scripts/report.sh</code> from {esc(', '.join(r.path for r in results))}"
              + (f" against baseline {esc(base.path)}" if base is not None else "")
              + f" on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.</p>")
@@ -1104,10 +1057,15 @@ def build(results, base, args):
             raise cr.ResultError(f"{base.path} and {res.path} have no benchmark in common: nothing to compare")
         for fam in ordered(c["family"] for c in cmp["rows"]):
             charts.add(f"compare_{slug(fam)}", "compare", chart_baseline(cmp, fam, base, res), family=fam)
+    for fam in res.families():
+        finds = cf.findings(res, fam)
+        charts.add(f"findings_{slug(fam)}", "findings", cf.chart_forest(res, fam, finds), family=fam,
+                   sentence=cf.family_sentence(finds), paired=cf.is_paired(finds), findings=cf.manifest(finds))
     if len(results) > 1:
         labels = host_labels(results)
         for fam in ordered(f for r in results for f in r.families()):
-            charts.add(f"hosts_{slug(fam)}", "hosts", chart_hosts(results, labels, fam), family=fam, hosts=labels)
+            charts.add(f"hosts_{slug(fam)}", "hosts", cf.chart_hosts_forest(results, labels, fam), family=fam,
+                       hosts=labels)
     charts.add("calibration", "calibration", chart_calibration(res))
     for fam in res.families():
         charts.add(f"bars_{slug(fam)}", "bars", chart_family_bars(res, fam), family=fam)
@@ -1185,12 +1143,79 @@ def default_out(path):
     return stem + ".report"
 
 
+def make_out_dir(out):
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as e:
+        raise cr.ResultError(f"cannot write the report to {out}: {e.strerror}")
+
+
+def history_main(results, args):
+    """--history: the runs in date order, each family's key ratios across
+    them, the moves named. Raises ResultError on bad input."""
+    runs = ch.order_runs(results)
+    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "history.report")
+    make_out_dir(args.out)
+    charts, moved = Charts(args.out, png=not args.no_png), {}
+    for fam in ordered(f for r in runs for f in r.families()):
+        made, found = ch.chart_history(runs, fam)
+        if charts.add(f"history_{slug(fam)}", "history", made, family=fam,
+                      moves=[dict(variant=m.variant, run=m.run, before=m.before, after=m.after) for m in found]):
+            moved[fam] = found
+    if not charts.items:
+        raise cr.ResultError("no family has a reference variant measured in every run: no ratio to follow")
+    html_path = os.path.join(args.out, "report.html")
+    write_history_html(html_path, runs, charts, moved, args)
+    with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump({"inputs": [r.path for r in runs], "charts": charts.manifest()}, f, indent=1)
+    print(f"Report: {html_path}")
+    return 0
+
+
+def write_history_html(path, runs, charts, moved, args):
+    hosts = ordered(r.host + (f" ({short_cpu(r.machine.get('cpu_model'))})" if r.machine.get("cpu_model") else "")
+                    for r in runs)
+    title = args.title or f"cachetick history: {len(runs)} runs"
+    h = head_html(runs[-1], title)[:1] + [
+        f"<h1>{esc(title)}</h1><p class=sub>{esc(runs[0].context.get('date', '?'))} to "
+        f"{esc(runs[-1].context.get('date', '?'))}, oldest first &middot; ratios to each group's reference "
+        "variant, so runs on one machine compare; ns/op = wall-clock nanoseconds per operation.</p>"]
+    if len(hosts) > 1:
+        h.append(f"<div class=warn>These runs come from {len(hosts)} machines ({esc(', '.join(hosts))}): a move "
+                 "between them may be the machine, not the code.</div>")
+    h.append("<h2 id=findings>Key ratios across the runs</h2>")
+    if not any(moved.values()):
+        h.append(f"<p>No key ratio moved by more than {ch.MOVE * 100:.0f}% between two runs.</p>")
+    for c in charts.items:
+        ms = moved.get(c["family"], [])
+        said = "; ".join(ch.move_sentence(m, runs) for m in ms[:3]) + (f"; and {len(ms) - 3} more" if len(ms) > 3 else "")
+        h.append(f"<h3>{esc(c['family'])}</h3><p class=finding>"
+                 + (esc(said) + "." if ms else f"no key ratio moved by more than {ch.MOVE * 100:.0f}%.") + "</p>")
+        h.append(figure_html(c))
+    h.append("<h2 id=runs>Runs</h2><table><tr><th>#</th><th>date</th><th>commit</th><th>host</th><th>rows</th>"
+             "<th>file</th></tr>" + "".join(
+                 f"<tr><td class=n>{i}</td><td>{esc(r.context.get('date', '?'))}</td><td>{esc(ch.run_commit(r))}</td>"
+                 f"<td>{esc(r.host)}</td><td class=n>{len(r.rows)}</td><td><code>{esc(r.path)}</code></td></tr>"
+                 for i, r in enumerate(runs)) + "</table>")
+    h.append("</main></body></html>\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(h))
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="report", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("results", nargs="+", help="result JSON files (cachetick or Google Benchmark)")
     ap.add_argument("--baseline", help="an older result to compare the (first) result with")
     ap.add_argument("--merge", action="store_true", help="the files are parts of one run (e.g. one per family)")
+    ap.add_argument("--history", action="store_true",
+                    help="the files are runs over time: each family's key ratios in date order, moves marked "
+                         "(default -o: history.report beside the first file)")
     ap.add_argument("-o", "--out", help="output directory (default: first result without .json, plus .report)")
     ap.add_argument("--title", help="report title")
     ap.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test (0.05)")
@@ -1204,15 +1229,16 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
     try:
+        if args.history and (args.baseline or args.merge):
+            raise cr.ResultError("--history draws runs over time: it takes neither --baseline nor --merge")
+        if args.history and len(args.results) < 2:
+            raise cr.ResultError(f"--history needs two result files or more to draw a history (got one: "
+                                 f"{args.results[0]}); e.g. scripts/report.sh results/runs/*.json --history")
         results, base = load_inputs(args)
+        if args.history:
+            return history_main(results, args)
         args.out = args.out or default_out(args.results[0])
-        try:
-            os.makedirs(args.out, exist_ok=True)
-            probe = os.path.join(args.out, ".write-test")
-            open(probe, "w").close()
-            os.remove(probe)
-        except OSError as e:
-            raise cr.ResultError(f"cannot write the report to {args.out}: {e.strerror}")
+        make_out_dir(args.out)
         warnings = [w for r in results + ([base] if base else []) for w in r.warnings]
         warnings += comparability_warnings(base, results[0]) if base else []
         args.claims_doc = None if args.no_claims else cl.load_claims(args.claims)
@@ -1226,6 +1252,9 @@ def main(argv=None):
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump({"inputs": [r.path for r in results], "baseline": base.path if base else None,
                    "charts": charts.manifest(), "warnings": warnings,
+                   "comparison": None if cmp is None else [
+                       {"name": c["name"], "family": c["family"], "status": c["status"], "change_pct": c["change"],
+                        "p": c["p"]} for c in cmp["rows"]],
                    "claims": claims_manifest(args.claim_rows)}, f, indent=1)
     if not args.quiet:
         for w in warnings:
@@ -1242,3 +1271,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+

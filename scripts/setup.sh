@@ -13,6 +13,8 @@ packages=(
   libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
   # charts, report, statistics (Debian's interpreter: /usr/bin/python3)
   python3 python3-matplotlib python3-scipy
+  # the report's browser test (tests/scripts/test_report_browser.py: headless)
+  chromium
 )
 
 missing=()

@@ -9,6 +9,7 @@ import contextlib
 import copy
 import io
 import json
+import math
 import os
 import random
 import shutil
@@ -22,6 +23,7 @@ DATA = os.path.join(ROOT, "tests", "scripts", "data")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import cachetick_results as cr  # noqa: E402
+import charts_style as cs  # noqa: E402
 import report  # noqa: E402
 
 CACHES = [{"level": 1, "type": "Data", "size": "48KiB", "size_bytes": 49152},
@@ -87,6 +89,93 @@ HASH_ROWS = [
 ]
 
 
+def sign_test_interval(xs, confidence=0.95):
+    """(lo, hi, coverage): the distribution-free interval of the median from
+    order statistics, as the paired schema describes it."""
+    xs, n = sorted(xs), len(xs)
+    best = None
+    for k in range(n // 2, -1, -1):  # widest first is k = 0; find the narrowest with enough coverage
+        cover = 1 - 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+        if cover >= confidence:
+            best = (xs[k], xs[n - 1 - k], cover)
+            break
+    return best or (xs[0], xs[-1], 1 - 2 / 2 ** n)
+
+
+def paired_block(ref, ratios, margin=0.03, shared=0):
+    xs = sorted(ratios)
+    n = len(xs)
+    med = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    lo, hi, cover = sign_test_interval(xs)
+    verdict = "faster" if hi < 1 - margin else "slower" if lo > 1 + margin else "no_difference"
+    detail = (f"{med:.2f}x slower" if verdict == "slower" else f"{1 / med:.2f}x faster" if verdict == "faster"
+              else f"within +-{margin * 100:.0f}%" if lo >= 1 - margin and hi <= 1 + margin
+              else f"interval {lo:.2f}-{hi:.2f}: too wide to tell")
+    return {"reference": ref, "ratio": med, "lo": lo, "hi": hi, "confidence": cover, "rounds": n,
+            "shared_rounds": shared, "verdict": verdict, "margin": margin, "detail": detail,
+            "without_shared": None}
+
+
+def make_paired_doc(groups, rounds=14, host="hostP", seed=3, noise=0.02, cpu=None, date="2026-12-01T10:00:00+00:00",
+                    commit="abcdef1234567890"):
+    """A time-backend result in the paired schema (/work/paired-schema.md, issue
+    17): groups = [(family, workload, size_label, ws_bytes, ref_ns, [(variant,
+    role, true ratio to the reference)])], the first variant the reference.
+    Every row has one iteration entry per round and GB aggregates; every
+    non-reference row a `paired` block computed from the per-round ratios."""
+    rnd = random.Random(seed)
+    out, top = [], []
+    for fam, wl, label, ws, ref_ns, variants in groups:
+        ref = variants[0][0]
+        ref_t = [ref_ns * (1 + rnd.uniform(-noise, noise)) for _ in range(rounds)]
+        for var, role, ratio in variants:
+            ts = ref_t if var == ref else [t * ratio * (1 + rnd.uniform(-noise, noise)) for t in ref_t]
+            name = f"{fam}/{var}/{wl}/{label}"
+            ct = {"family": fam, "variant": var, "role": role, "workload": wl, "size": ws, "size_label": label,
+                  "working_set_bytes": ws, "op": "lookup", "ops_per_iter": 1000.0}
+            if var != ref:
+                ct["paired"] = paired_block(ref, [a / b for a, b in zip(ts, ref_t)])
+            for i, t in enumerate(ts):
+                e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": rounds,
+                     "repetition_index": i, "threads": 1, "iterations": 1000, "real_time": t * 1000,
+                     "cpu_time": t * 1000, "time_unit": "ns", "ticks_per_op": t * 2.5, "core_share": 1.0,
+                     "cachetick": dict(ct, ns_per_op=t, budget_ns=10.0, verdict="within" if t <= 10 else "over")}
+                out.append(e)
+            srt = sorted(ts)
+            med = (srt[rounds // 2 - 1] + srt[rounds // 2]) / 2 if rounds % 2 == 0 else srt[rounds // 2]
+            for agg, v in (("mean", sum(ts) / rounds), ("median", med), ("stddev", 0.01), ("cv", 0.01)):
+                out.append({"name": f"{name}_{agg}", "run_name": name, "run_type": "aggregate",
+                            "repetitions": rounds, "threads": 1, "aggregate_name": agg,
+                            "aggregate_unit": "percentage" if agg == "cv" else "time", "iterations": rounds,
+                            "real_time": v if agg == "cv" else v * 1000, "cpu_time": v if agg == "cv" else v * 1000,
+                            "time_unit": "ns",
+                            "cachetick": dict(ct, **({"ns_per_op": v} if agg in ("mean", "median") else {}))})
+        top.append({"family": fam, "workload": wl, "size_label": label, "reference": ref,
+                    "variants": [v for v, _, _ in variants], "rounds": rounds, "stop": "narrow",
+                    "half_width": 0.02, "target": 0.03, "seconds": 1.0, "shared_rounds": 0})
+    ct = {"machine": {"host": host, "cpu_model": cpu or f"Test CPU of {host}", "logical_cpus": 2, "caches": CACHES,
+                      "kernel": "6.1.0", "pmu": {"available": False, "reason": "test"}},
+          "build": {"build_type": "Release", "compiler": "GNU 12.2.0", "git_commit": commit},
+          "options": {"budget_ns": 10.0, "repetitions": rounds}, "complete": True, "backend": "time",
+          "groups": top, "paired": {"target": 0.03, "group_cap_s": 4.0, "margin": 0.03, "confidence": 0.95,
+                                    "min_rounds": 6, "method": "sign test on per-round ratios"}}
+    return {"context": {"host_name": host, "date": date, "num_cpus": 2, "library_build_type": "release"},
+            "benchmarks": out, "cachetick": ct}
+
+
+def hash_groups(big_absl=0.8, scale=1.0):
+    """hash hit/miss at four sizes: ct the reference; absl wins misses from 1M up."""
+    out = []
+    for wl in ("hit", "miss"):
+        for label, ws, ns in (("4096", 32768, 1.2), ("65536", 524288, 2.0), ("1M", 8 << 20, 6.0),
+                              ("16M", 128 << 20, 30.0)):
+            absl = big_absl if wl == "miss" and label in ("1M", "16M") else 1.5
+            out.append(("hash", wl, label, ws, ns, [("ct", "optimised", 1.0), ("ct_scalar", "reference", 1.0),
+                                                     ("absl_flat_hash_map", "peer", absl * scale),
+                                                     ("std_unordered_map", "peer", 2.5), ("naive", "naive", 3.0)]))
+    return out
+
+
 class ReportCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="report-test-")
@@ -120,6 +209,10 @@ class ReportCase(unittest.TestCase):
                 man = json.load(f)
             man["dir"] = out_dir
         return code, o.getvalue(), e.getvalue(), man
+
+    def page(self, man):
+        with open(os.path.join(man["dir"], "report.html")) as f:
+            return f.read()
 
     def chart(self, man, chart_id):
         found = [c for c in man["charts"] if c["id"] == chart_id]
@@ -207,7 +300,7 @@ class LayoutRun(ReportCase):
 
     def test_no_charts_without_data(self):
         kinds = {c["kind"] for c in self.man["charts"]}
-        self.assertEqual(kinds, {"bars", "sweep"})  # no counters, no calibration, one host
+        self.assertEqual(kinds, {"findings", "bars", "sweep"})  # no counters, no calibration, one host
         self.assertFalse(any(c["id"] == "bars_harness" for c in self.man["charts"]))
 
     def test_html_is_self_contained(self):
@@ -215,7 +308,7 @@ class LayoutRun(ReportCase):
             page = f.read()
         for c in self.man["charts"]:
             self.assertIn(f"id='{c['id']}'", page)
-        self.assertEqual(page.count("data:image/svg+xml;base64,"), len(self.man["charts"]))
+        self.assertEqual(page.count("data:image/webp;base64,"), len(self.man["charts"]))
         self.assertNotIn("<script", page)
         self.assertIn("Intel(R) Xeon(R) Processor", page)
         self.assertIn("not available", page)  # PMU
@@ -252,6 +345,16 @@ class ReferenceResults(ReportCase):
                 got = {s["gid"][len("series:"):]: s["n"] for s in p["series"] if s["type"] == "bars"}
                 self.assertEqual(got, {v: len(sz) for v, sz in variants.items()}, f"{fam}/{w}")
                 self.assert_budget(p, doc["cachetick"]["options"]["budget_ns"])
+        # A full suite: one page under 3 MB, no chart over the height cap, readable findings.
+        self.assertLess(os.path.getsize(os.path.join(man["dir"], "report.html")), 3_000_000)
+        for c in man["charts"]:
+            self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H, c["id"])
+        with_ref = {e["cachetick"]["family"] for e in doc["benchmarks"] if e["cachetick"].get("role") == "optimised"}
+        finds = {c["family"]: c for c in man["charts"] if c["kind"] == "findings"}
+        self.assertEqual(set(finds), with_ref)
+        for c in finds.values():
+            self.assertEqual(c["overlaps"], [], c["id"])
+            self.assertTrue(c["sentence"].endswith("(ratios of medians, unpaired)."), c["sentence"])
 
 
 class PlainGoogleBenchmark(ReportCase):
@@ -467,12 +570,17 @@ class Baseline(ReportCase):
         c = self.chart(man, "compare_hash")
         (p,) = c["panels"]
         by = {s["gid"]: s for s in p["series"]}
-        self.assertEqual(set(by), {"series:regression", "series:improvement", "series:unchanged"})
+        # Only the significant changes are drawn; the unchanged are counted and tabled.
+        self.assertEqual(set(by), {"series:regression", "series:improvement"})
         self.assertEqual(by["series:regression"]["categories"], ["hash/ct_l1/hit/65536"])
         self.assertAlmostEqual(by["series:regression"]["values"][0], 50, delta=3)
         self.assertEqual(by["series:improvement"]["categories"], ["hash/naive/miss/4096"])
-        self.assertEqual(by["series:unchanged"]["n"], len(HASH_ROWS) - 2)
         self.assertIn("Mann-Whitney", c["caption"])
+        self.assertEqual(c["overlaps"], [])
+        page = self.page(man)
+        self.assertRegex(page, r"<td><a href='#compare_hash'>hash</a></td><td class='n reg'>1</td>"
+                               r"<td class='n imp'>1</td><td class=n>30</td><td class=n>0</td>")
+        self.assertIn(f"all {len(HASH_ROWS)} benchmarks compared, as a table", page)
 
     def test_shared_core_row_is_not_judged(self):
         # The slowed row ran beside a busy SMT sibling in the new run: shown, not a regression.
@@ -484,25 +592,26 @@ class Baseline(ReportCase):
                                               "--baseline", self.write("base.json", base))
         self.assertEqual(code, 0, err)
         self.assertIn("0 significant regression(s)", out)
-        by = {s["gid"]: s for s in self.chart(man, "compare_hash")["panels"][0]["series"]}
-        self.assertEqual(by["series:shared_core"]["categories"], ["hash/ct_l1/hit/65536"])
-        self.assertNotIn("series:regression", by)
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "compare"])  # nothing significant to draw
+        page = self.page(man)
+        self.assertIn("1 not judged (shared core)", page)
+        self.assertIn("No significant change in any family", page)
 
     def test_three_repetitions_cannot_be_significant(self):
         base, new = self.docs(reps=3)
         code, out, err, man = self.run_report(new, "--baseline", base)
         self.assertEqual(code, 0, err)
-        (p,) = self.chart(man, "compare_hash")["panels"]
-        self.assertEqual({s["gid"] for s in p["series"]}, {"series:unchanged"})
-        self.assertIn("smallest possible p is 0.1", self.chart(man, "compare_hash")["caption"])
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "compare"])
+        page = self.page(man)
+        self.assertIn("smallest possible p is 0.1", page)
+        self.assertIn(f"{len(HASH_ROWS)} unchanged", page)
 
     def test_single_runs_are_not_tested(self):
         base, new = self.docs(reps=1)
         code, out, err, man = self.run_report(new, "--baseline", base)
         self.assertEqual(code, 0, err)
-        (p,) = self.chart(man, "compare_hash")["panels"]
-        self.assertEqual({s["gid"] for s in p["series"]}, {"series:untested"})
-        self.assertEqual(p["series"][0]["n"], len(HASH_ROWS))
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "compare"])
+        self.assertIn(f"{len(HASH_ROWS)} not tested", self.page(man))
 
     def test_deterministic_counts(self):
         def sim(mult):
@@ -522,6 +631,24 @@ class Baseline(ReportCase):
         c = self.chart(man, "counters_hash_hit")
         self.assertEqual([q["title"] for q in c["panels"]], ["est_cycles_per_op", "instructions_per_op"])
 
+    def test_many_changes_chart_stays_compact(self):
+        """300 benchmarks, 60 of them changed: the chart shows the 30 largest, largest first."""
+        rows = [("big", f"v{v}", "peer", f"w{w}", str(1 << s), 1 << s, 2.0 + v, None)
+                for v in range(10) for w in range(6) for s in range(5)]
+        base = make_doc(rows, reps=5, seed=1)
+        changed = [r[:6] + (r[6] * (1.1 + 0.02 * i if i % 5 == 0 else 1),) + r[7:] for i, r in enumerate(rows)]
+        code, out, err, man = self.run_report(self.write("n.json", make_doc(changed, reps=5, seed=2)),
+                                              "--baseline", self.write("b.json", base))
+        self.assertEqual(code, 0, err)
+        c = self.chart(man, "compare_big")
+        self.assertIn("the 30 largest of 60 significant changes", c["title"])
+        (p,) = c["panels"]
+        vals = [v for s in p["series"] for v in s["values"]]
+        self.assertEqual(len(vals), 30)
+        self.assertEqual(vals, sorted(vals, reverse=True))  # one status here: the bars in drawing order
+        self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H)
+        self.assertEqual(c["overlaps"], [])
+
     def test_nothing_in_common(self):
         other = make_doc([("sort", "pdq", "peer", "rand", "4K", 16384, 5.0, None),
                           ("sort", "pdq", "peer", "rand", "1M", 4 << 20, 9.0, None)])
@@ -535,22 +662,40 @@ class Hosts(ReportCase):
     def test_side_by_side(self):
         a = self.write("a.json", make_doc(HASH_ROWS, host="target"))
         half = [r for r in HASH_ROWS if r[3] == "hit"]
-        b = self.write("b.json", make_doc([(f, v, r, w, lab, ws, ns * 2, c) for f, v, r, w, lab, ws, ns, c in half],
-                                          host="laptop"))
+        # The laptop is 2x slower everywhere and absl beats ct_l1 there: absolute times would hide that.
+        b = self.write("b.json", make_doc([(f, v, r, w, lab, ws, ns * 2 * (0.3 if v == "absl_flat_hash_map" else 1), c)
+                                           for f, v, r, w, lab, ws, ns, c in half], host="laptop"))
         code, out, err, man = self.run_report(a, b)
         self.assertEqual(code, 0, err)
         c = self.chart(man, "hosts_hash")
         self.assertEqual(c["hosts"], ["target (Test of target)", "laptop (Test of laptop)"])
-        (p,) = c["panels"]  # only "hit" is on both machines
-        self.assertEqual(p["title"], "workload hit")
-        self.assertEqual([(s["label"], s["n"]) for s in p["series"]],
-                         [("target (Test of target)", 16), ("laptop (Test of laptop)", 16)])
-        t, lap = p["series"]
-        for x, y in zip(t["values"], lap["values"]):
-            self.assertAlmostEqual(y / x, 2, delta=0.1)
-        with open(os.path.join(man["dir"], "report.html")) as f:
-            page = f.read()
-        self.assertIn("Test CPU of laptop", page)  # both machines in the header
+        self.assertEqual(len(c["panels"]), 2)  # only "hit" is on both machines: one panel per machine
+        self.assertEqual(c["overlaps"], [])
+        res = [cr.load(a), cr.load(b)]
+        for p, r in zip(c["panels"], res):
+            self.assertEqual(p["xscale"], "log")
+            self.assertEqual([ln["at"] for ln in p["lines"] if ln["gid"] == "reference"], [1.0])
+            ns = {(x.variant, x.size_label): x.ns_per_op for x in r.rows if x.workload == "hit"}
+            absl = [s for s in p["series"] if s["gid"].startswith("series:absl_flat_hash_map")]
+            got = sorted(x for s in absl for x in s["x"])
+            want = sorted(ns[("absl_flat_hash_map", lab)] / ns[("ct_l1", lab)] for lab in ("4096", "65536", "1M", "16M"))
+            for g, w in zip(got, want):
+                self.assertAlmostEqual(g, w, places=9)
+        self.assertIn("Test CPU of laptop", self.page(man))  # both machines in the header
+
+    def test_labels_never_overlap(self):
+        """Long host names, many variants and sizes, three machines: measured, not hoped."""
+        groups = hash_groups() + [("hash", "erase", lab, ws, 2.0, [("ct", "optimised", 1.0)] + [
+            (f"peer_with_a_long_name_{i}", "peer", 1 + i / 5) for i in range(9)])
+            for lab, ws in (("4096", 32768), ("65536", 524288), ("1M", 8 << 20), ("16M", 128 << 20), ("64M", 1 << 29))]
+        files = [self.write(f"{h}.json", make_paired_doc(groups, host=h, seed=i, cpu=f"Intel(R) Xeon(R) Platinum 8480+ {h}"))
+                 for i, h in enumerate(("a-very-long-ci-runner-hostname-01", "laptop", "zen5-guest"))]
+        code, out, err, man = self.run_report(*files)
+        self.assertEqual(code, 0, err)
+        for c in man["charts"]:
+            if c["kind"] in ("hosts", "findings"):
+                self.assertEqual(c["overlaps"], [], c["id"])
+                self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H)
 
     def test_merge(self):
         half1 = [r for r in HASH_ROWS if r[3] == "hit"]
@@ -560,6 +705,125 @@ class Hosts(ReportCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(len(self.chart(man, "bars_hash")["panels"]), 2)
         self.assertFalse([c for c in man["charts"] if c["kind"] == "hosts"])
+
+
+class Findings(ReportCase):
+    """The page opens with the paired verdicts: a forest plot and a sentence per family."""
+
+    def test_paired_forest_and_sentence(self):
+        path = self.write("paired.json", make_paired_doc(hash_groups()))
+        code, out, err, man = self.run_report(path)
+        self.assertEqual(code, 0, err)
+        c = self.chart(man, "findings_hash")
+        self.assertTrue(c["paired"])
+        self.assertEqual(c["overlaps"], [])
+        self.assertEqual(len(c["findings"]), 8 * 4)  # 8 groups, 4 variants beside the reference
+        res = cr.load(path)
+        by = {(f["workload"], f["size_label"], f["variant"]): f for f in c["findings"]}
+        for r in res.rows:
+            if r.paired is None:
+                self.assertEqual(r.variant, "ct")
+                continue
+            f = by[(r.workload, r.size_label, r.variant)]
+            self.assertEqual((f["ratio"], f["lo"], f["hi"], f["verdict"], f["reference"]),
+                             (r.paired.ratio, r.paired.lo, r.paired.hi, r.paired.verdict, "ct"))
+        self.assertEqual(by[("miss", "16M", "absl_flat_hash_map")]["verdict"], "faster")
+        self.assertEqual(by[("hit", "16M", "absl_flat_hash_map")]["verdict"], "slower")
+        self.assertEqual(by[("hit", "4096", "ct_scalar")]["verdict"], "no_difference")
+        self.assertRegex(c["sentence"],
+                         r"^ct is faster than every rival in 6 of 8 workload/size groups \(closest rival 1\.[45](-1\.[56])?x "
+                         r"slower\); beaten by absl_flat_hash_map on miss at 1M, 16M \([0-9.-]+x faster\); "
+                         r"reference point ct_scalar: no difference shown in 8 group\(s\)\.$")
+        self.assertRegex(c["sentence"], r"at 1M, 16M \(1\.2(-1\.3)?x faster\)")
+        # Drawn: one panel per workload, log ratio axis, a line at 1, the points at the file's ratios.
+        self.assertEqual([p["title"] for p in c["panels"]], ["workload hit", "workload miss"])
+        for p in c["panels"]:
+            self.assertEqual(p["xscale"], "log")
+            self.assertEqual([ln["at"] for ln in p["lines"] if ln["gid"] == "reference"], [1.0])
+        std = [s for s in c["panels"][0]["series"] if s["gid"] == "series:std_unordered_map"][0]
+        self.assertEqual(sorted(std["x"]), sorted(by[("hit", lab, "std_unordered_map")]["ratio"]
+                                                  for lab in ("4096", "65536", "1M", "16M")))
+        hollow = [s for s in c["panels"][0]["series"] if s["gid"] == "series:ct_scalar:no_difference"]
+        self.assertEqual(hollow[0]["n"], 4)
+        # Findings come first: before any warning box and the index.
+        page = self.page(man)
+        self.assertLess(page.index("<h2 id=findings>"), page.index("<details class=index>"))
+        self.assertLess(page.index(c["sentence"].replace("'", "&#x27;")[:40]), page.index("<h2 id=machine>"))
+        self.assertNotIn("unpaired", page[:page.index("<h2 id=machine>")])
+
+    def test_sentence_when_the_reference_wins(self):
+        groups = [g[:5] + ([v for v in g[5] if v[0] != "ct_scalar"],) for g in hash_groups(big_absl=1.3)]
+        code, out, err, man = self.run_report(self.write("p.json", make_paired_doc(groups)))
+        self.assertEqual(code, 0, err)
+        self.assertRegex(self.chart(man, "findings_hash")["sentence"],
+                         r"^ct is faster than every rival in 8 of 8 workload/size groups "
+                         r"\(closest rival 1\.[23]-1\.[56]x slower\)\.$")
+
+    def test_unpaired_fallback(self):
+        code, out, err, man = self.run_report(self.write("old.json", make_doc(HASH_ROWS, reps=3)))
+        self.assertEqual(code, 0, err)
+        c = self.chart(man, "findings_hash")
+        self.assertFalse(c["paired"])
+        self.assertTrue(c["sentence"].endswith("(ratios of medians, unpaired)."))
+        self.assertIn("unpaired", c["caption"])
+        f = [f for f in c["findings"] if (f["workload"], f["size_label"], f["variant"]) == ("hit", "4096", "naive")][0]
+        self.assertAlmostEqual(f["ratio"], 3.0 / 1.2, delta=0.1)
+        self.assertEqual(f["lo"], f["hi"])  # no interval without pairs
+        self.assertIn("unpaired", self.page(man))
+
+    def test_no_reference_no_findings(self):
+        rows = [r[:2] + ("peer",) + r[3:] for r in HASH_ROWS]
+        code, out, err, man = self.run_report(self.write("noref.json", make_doc(rows)))
+        self.assertEqual(code, 0, err)
+        self.assertFalse([c for c in man["charts"] if c["kind"] == "findings"])
+        self.assertIn("No family of this run has a reference variant", self.page(man))
+
+    def test_page_is_one_small_file(self):
+        code, out, err, man = self.run_report(self.write("p.json", make_paired_doc(hash_groups())))
+        self.assertEqual(code, 0, err)
+        page = self.page(man)
+        self.assertEqual(page.count("data:image/webp;base64,"), len(man["charts"]))
+        self.assertNotIn("<script", page)
+        self.assertNotIn("data:image/svg", page)
+        for c in man["charts"]:
+            self.assertTrue(os.path.exists(os.path.join(man["dir"], c["files"]["svg"])))
+            self.assertLessEqual(c["figsize"][1], cs.MAX_FIG_H, c["id"])
+
+
+class History(ReportCase):
+    def runs(self):
+        dates = ["2026-12-01T10:00:00+00:00", "2026-12-02T10:00:00+00:00", "2026-12-03T10:00:00+00:00"]
+        docs = [make_paired_doc(hash_groups(), date=dates[0], commit="1111111aaaa", seed=1),
+                make_paired_doc(hash_groups(scale=1.4), date=dates[1], commit="2222222bbbb", seed=2),
+                make_paired_doc(hash_groups(scale=1.4), date=dates[2], commit="3333333cccc", seed=3)]
+        # Given out of order: the history sorts by date.
+        return [self.write(n, d) for n, d in (("c.json", docs[2]), ("a.json", docs[0]), ("b.json", docs[1]))]
+
+    def test_moves_marked(self):
+        code, out, err, man = self.run_report(*self.runs(), "--history")
+        self.assertEqual(code, 0, err)
+        self.assertEqual([os.path.basename(p) for p in man["inputs"]], ["a.json", "b.json", "c.json"])
+        c = self.chart(man, "history_hash")
+        self.assertEqual(c["overlaps"], [])
+        self.assertEqual([(m["variant"], m["run"]) for m in c["moves"]], [("absl_flat_hash_map", 1)])
+        self.assertAlmostEqual(c["moves"][0]["after"] / c["moves"][0]["before"], 1.4, delta=0.05)
+        (p,) = c["panels"]
+        self.assertEqual([ln["gid"] for ln in p["lines"] if ln["gid"].startswith("move:")], ["move:absl_flat_hash_map:1"])
+        lines = {s["gid"]: s for s in p["series"]}
+        self.assertEqual(set(lines), {"series:ct_scalar", "series:absl_flat_hash_map", "series:std_unordered_map",
+                                      "series:naive"})
+        self.assertEqual(lines["series:naive"]["n"], 3)
+        self.assertIn("12-02 10:00", self.page(man))
+        self.assertIn("2222222b", self.page(man))
+
+    def test_one_run_is_not_a_history(self):
+        one = self.runs()[0]
+        code, out, err, man = self.run_report(one, "--history")
+        self.assertEqual(code, 2)
+        self.assertIn("--history needs two result files or more", err)
+        code, out, err, man = self.run_report(one, one, "--history", "--baseline", one)
+        self.assertEqual(code, 2)
+        self.assertIn("takes neither --baseline nor --merge", err)
 
 
 class Partial(ReportCase):

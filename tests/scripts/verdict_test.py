@@ -234,20 +234,23 @@ class SameVerdict(unittest.TestCase):
         return {cells[0].strip("| `"): GATE_WORDS[cells[-1].strip(" |\n").split(" (")[0]] for cells in rows}, r.returncode
 
     def report(self, base, new):
-        """benchmark -> status as the report draws it (the compare chart's series)."""
+        """benchmark -> status as the report gives it (its comparison table, in
+        the manifest); the significant ones also as the compare chart draws them."""
         out = os.path.join(self.dir.name, "report")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = report.main([new, "--baseline", base, "-o", out, "--no-png", "-q"])
         self.assertEqual(code, 0)
         with open(os.path.join(out, "manifest.json")) as f:
-            charts = json.load(f)["charts"]
+            man = json.load(f)
+        given = {c["name"]: c["status"] for c in man["comparison"]}
         drawn = {}
-        for c in charts:
+        for c in man["charts"]:
             if c["kind"] == "compare":
                 for s in c["panels"][0]["series"]:
                     status = s["gid"][len("series:"):].replace("_", " ")
                     drawn.update({name: status for name in s["categories"]})
-        return drawn
+        self.assertEqual(drawn, {n: st for n, st in given.items() if st in (vd.REGRESSION, vd.IMPROVEMENT)})
+        return given
 
     def both(self, base_doc, new_doc):
         base, new = self.write("base.json", base_doc), self.write("new.json", new_doc)
