@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   if (!passthrough_ok(ro.passthrough)) return 2;
 
   if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
+  if (*run && ro.backend == "time") cachetick::exec_without_aslr(argv);
   // The one place the backend is chosen.
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);
   if (*list) {

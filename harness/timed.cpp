@@ -1,12 +1,14 @@
 #include "harness/timed.h"
 
 #include <signal.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -293,6 +295,22 @@ int measure(ResultDocument& doc, const RunOptions& o, const std::vector<Group>& 
 
 }  // namespace
 
+void exec_without_aslr(char** argv) {
+  const int cur = personality(0xffffffff);
+  if (cur == -1 || (cur & ADDR_NO_RANDOMIZE) || std::getenv("CACHETICK_ASLR_TRIED")) return;
+  setenv("CACHETICK_ASLR_TRIED", "1", 1);
+  if (personality(static_cast<unsigned long>(cur) | ADDR_NO_RANDOMIZE) == -1) return;
+  std::fflush(nullptr);
+  execv("/proc/self/exe", argv);
+  personality(static_cast<unsigned long>(cur));  // exec failed: go on as we are
+}
+
+std::string address_randomisation() {
+  const int cur = personality(0xffffffff);
+  if (cur != -1 && (cur & ADDR_NO_RANDOMIZE)) return "off";
+  return "on (the kernel refused ADDR_NO_RANDOMIZE, or exec failed): layouts differ between runs";
+}
+
 int run_timed(const RunOptions& o, const std::vector<std::string>& command_line) {
   std::vector<const Entry*> chosen;
   std::string out;
@@ -327,6 +345,7 @@ int run_timed(const RunOptions& o, const std::vector<std::string>& command_line)
   attach_time_blocks(ctx);
   ctx.attach("counters", counters);
   ctx.attach("paired", to_json(ropt));
+  ctx.attach("address_randomisation", address_randomisation());
   ResultDocument doc(std::move(ctx), out);
   ReportOptions ro;
   ro.budget_ns = o.budget_ns;
