@@ -169,6 +169,27 @@ void print_time_summary(const Summary& s, double budget_ns, double unstable_cv, 
   std::fflush(stdout);
 }
 
+void print_findings(const std::string& family, const std::vector<Row>& rows, double margin) {
+  if (std::none_of(rows.begin(), rows.end(), [](const Row& r) { return r.paired.has_value(); })) return;
+  std::printf("\nFindings: %s (ratio = variant's time / the reference's, median of paired rounds, 95%% "
+              "sign-test interval; a verdict needs the whole interval beyond +-%.0f%%)\n",
+              family.c_str(), margin * 100);
+  std::string last;
+  for (const Row& r : rows) {
+    if (!r.paired) continue;
+    const PairedFigures& p = *r.paired;
+    const std::string where = r.spec->workload + "/" + r.spec->size_label + " vs " + p.reference;
+    std::printf("  %-28s %-26s %7.3f  [%6.3f, %6.3f]  %-19s %s  (%zu rounds", where == last ? "" : where.c_str(),
+                r.spec->variant.c_str(), p.ratio.ratio, p.ratio.lo, p.ratio.hi, to_string(p.judgement.verdict),
+                p.judgement.detail.c_str(), p.ratio.rounds);
+    if (p.dropped_disturbed) std::printf(" of %zu: disturbed ones left out", p.rounds);
+    if (p.disturbed_changes_verdict())
+      std::printf("; with every round: %s", to_string(p.every_round_judgement.verdict));
+    std::printf(")\n");
+    last = where;
+  }
+}
+
 void print_sim_table(const Columns& w, const std::vector<Row>& rows) {
   print_name_heads(w);
   std::printf(" %10s %10s %10s %10s %10s\n", "iters", "instr/op", "D1miss/op", "LLmiss/op", "estcyc/op");

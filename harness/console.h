@@ -29,6 +29,11 @@ void print_time_table_head(const Columns& w);
 void print_time_row(const Columns& w, const Row& row, double default_budget_ns);
 void print_time_summary(const Summary& s, double budget_ns, double unstable_cv, const std::string& out);
 
+// Time backend, paired groups: per family, every variant against its
+// group's reference (ratio, 95% interval, verdict at +-margin), before the
+// family's detailed table. Prints nothing for a family without paired rows.
+void print_findings(const std::string& family, const std::vector<Row>& rows, double margin);
+
 // Sim backend: the per-op counts of every row, and what they mean.
 void print_sim_table(const Columns& w, const std::vector<Row>& rows);
 

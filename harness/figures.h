@@ -9,8 +9,10 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #include "harness/limits.h"
+#include "harness/paired.h"
 #include "harness/registry.h"
 
 namespace cachetick {
@@ -59,11 +61,20 @@ struct Row {
   bool unstable = false, shared_core = false, above_read_limit = false;
 
   std::optional<SimFigures> sim;
+  // The row against its group's reference, from interleaved rounds
+  // (harness/paired.h); none for the reference itself and unpaired groups.
+  std::optional<PairedFigures> paired;
 };
 
 // A time row from its representative run and that run's figures.
 Row time_row(const Spec& spec, const benchmark::BenchmarkReporter::Run& run, const TimeFigures& f,
              double cv, std::string allocs, const RowThresholds& t);
 Row error_row(const Spec& spec, std::string why);
+
+// A time row whole, as a group's child process hands it to the parent
+// (harness/child.h). Not the document's format: the document has its own.
+nlohmann::json row_to_json(const Row& r);
+// Throws std::runtime_error for a row naming no registered benchmark.
+Row row_from_json(const nlohmann::json& j);
 
 }  // namespace cachetick

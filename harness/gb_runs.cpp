@@ -3,6 +3,16 @@
 #include <regex>
 #include <sstream>
 
+// Exported by Debian's libbenchmark 1.7.1 (src/statistics.h) but not
+// declared by its installed header.
+namespace benchmark {
+std::vector<BenchmarkReporter::Run> ComputeStats(const std::vector<BenchmarkReporter::Run>& reports);
+double StatisticsMean(const std::vector<double>& v);
+double StatisticsMedian(const std::vector<double>& v);
+double StatisticsStdDev(const std::vector<double>& v);
+double StatisticsCV(const std::vector<double>& v);
+}  // namespace benchmark
+
 namespace cachetick {
 
 bool init_google_benchmark(std::vector<std::string> args) {
@@ -38,6 +48,24 @@ nlohmann::json gb_entries_json(const std::vector<GbRun>& runs) {
   jr.ReportRuns(runs);
   static const std::regex non_finite(R"(": -?(NaN|Infinity)\b)");
   return nlohmann::json::parse("[" + std::regex_replace(os.str(), non_finite, "\": null") + "]");
+}
+
+std::vector<GbRun> aggregates_of(std::vector<GbRun>& reps) {
+  // Google Benchmark's default statistics, in its order. Runs point at the
+  // statistics of their benchmark instance, which is gone once its
+  // invocation returns: they point here instead.
+  static const std::vector<benchmark::internal::Statistics> stats = {
+      {"mean", benchmark::StatisticsMean},
+      {"median", benchmark::StatisticsMedian},
+      {"stddev", benchmark::StatisticsStdDev},
+      {"cv", benchmark::StatisticsCV, benchmark::kPercentage}};
+  for (std::size_t i = 0; i < reps.size(); ++i) {
+    reps[i].repetitions = static_cast<std::int64_t>(reps.size());
+    reps[i].repetition_index = static_cast<std::int64_t>(i);
+    reps[i].statistics = &stats;
+  }
+  if (reps.size() < 2) return {};
+  return benchmark::ComputeStats(reps);
 }
 
 }  // namespace cachetick

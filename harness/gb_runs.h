@@ -26,6 +26,13 @@ bool init_google_benchmark(std::vector<std::string> args);
 nlohmann::json gb_context_json(const benchmark::BenchmarkReporter::Context& context);
 nlohmann::json gb_entries_json(const std::vector<GbRun>& runs);
 
+// Google Benchmark's aggregates (mean, median, stddev, cv: its default
+// statistics) of one benchmark's repetitions, computed by Google Benchmark's
+// own code, for repetitions it did not run as one benchmark (the rounds of
+// a paired group, each a separate invocation). Marks the runs as
+// repetitions 0..n-1 of n. Empty for fewer than two runs.
+std::vector<GbRun> aggregates_of(std::vector<GbRun>& repetitions);
+
 // Hands on what RunSpecifiedBenchmarks reports, as it comes: each call of
 // ReportRuns is one benchmark's repetitions, or its aggregates. One collector
 // may serve several RunSpecifiedBenchmarks calls (ReportContext comes once

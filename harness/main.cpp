@@ -49,17 +49,39 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
 void add_selection(CLI::App* c, cachetick::RunOptions& ro) {
   c->add_option("-f,--filter", ro.filter, "ECMAScript regex matched against family/variant/workload/size");
   c->add_option("--family", ro.families, "Only these families (repeat or comma-separate)")->delimiter(',');
-  c->add_flag("-q,--quick", ro.quick, "Smoke run: 1 repetition, short runs, working sets above 8MiB skipped");
+  c->add_flag("-q,--quick", ro.quick, "Smoke run: 1 ms batches, 0.15 s per group, working sets above 2MiB skipped");
 }
 
 CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string& sim_child) {
   CLI::App* run = app.add_subcommand("run", "Run the benchmarks and judge them against the budget");
   add_selection(run, ro);
-  run->add_option("-r,--repetitions", ro.repetitions, "Repetitions per benchmark (median reported)")
+  run->add_option("-r,--rounds,--repetitions", ro.repetitions,
+                  "Rounds per comparison group, at least (a paired group runs at least 6: what a 95% "
+                  "interval needs); each round times every variant of the group once")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  run->add_option("--min-time", ro.min_time, "Minimum seconds per repetition")
-      ->check(CLI::Range(0.001, 60.0))
+  run->add_option("--max-rounds", ro.max_rounds, "Rounds per group, at most")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  run->add_option("--rounds-target", ro.rounds_target,
+                  "Stop a group's rounds when every ratio's 95% interval is within +-this (a fraction)")
+      ->check(CLI::Range(1e-4, 1.0))
+      ->capture_default_str();
+  run->add_option("--group-cap", ro.group_cap_s,
+                  "Seconds per group after which its rounds stop anyway (default 4, 0.15 with --quick)")
+      ->check(CLI::Range(0.001, 3600.0));
+  run->add_option("--margin", ro.margin,
+                  "Ratios whose interval lies within 1 +- this are 'no difference shown' (a fraction)")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  run->add_flag("--large", ro.large,
+                "Also run the DRAM-scale groups (a variant's working set above 16MiB: hash at 512K and 8M keys, sort "
+                "at 16M, layout at 64MiB, io's 256MiB and 1GiB files...), which a default run skips");
+  run->add_flag("--unpaired", ro.unpaired,
+                "Allow a selection whose groups cannot be paired (one variant, or no reference): "
+                "their rows are measured in rounds alone, without ratios");
+  run->add_option("--min-time", ro.min_time, "Seconds per batch: one variant's timed loop in one round")
+      ->check(CLI::Range(0.0001, 60.0))
       ->capture_default_str();
   run->add_option("-o,--out", ro.out, "Result JSON file (default results/runs/<date>-<host>.json)");
   run->add_flag("--no-out", ro.no_out, "Console only: write no result file");
@@ -191,9 +213,13 @@ int main(int argc, char** argv) {
   if (!passthrough_ok(ro.passthrough)) return 2;
 
   if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
+  if (*run && ro.backend == "time") cachetick::exec_without_aslr(argv);
   // The one place the backend is chosen.
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);
-  if (*list) return list_command(ro, families_only);
+  if (*list) {
+    ro.large = true;  // list everything (--quick: what a quick run keeps)
+    return list_command(ro, families_only);
+  }
   if (*counters) return cachetick::counters_command(counters_spec);
   if (*layout_report) return std::fputs(cachetick::records::padding_report().c_str(), stdout) < 0;
   if (*cal) {

@@ -85,6 +85,15 @@ const char* to_string(Verdict v) {
   return "?";
 }
 
+const char* verdict_key(Verdict v) {
+  switch (v) {
+    case Verdict::faster: return "faster";
+    case Verdict::slower: return "slower";
+    case Verdict::no_difference: return "no_difference";
+  }
+  return "?";
+}
+
 Judgement judge_ratio(const RatioInterval& r, double margin) {
   const double up = 1 + margin, down = 1 / (1 + margin);
   const std::string pct = fmt("%.0f%%", margin * 100);
@@ -101,6 +110,92 @@ Judgement judge_ratio(const RatioInterval& r, double margin) {
 bool narrow_enough(const std::vector<RatioInterval>& intervals, double target) {
   return std::all_of(intervals.begin(), intervals.end(),
                      [&](const RatioInterval& r) { return r.valid && r.half_width() <= target; });
+}
+
+namespace {
+
+nlohmann::json interval_json(const RatioInterval& r, const Judgement& j) {
+  nlohmann::json o = {{"ratio", r.ratio}, {"rounds", r.rounds}, {"verdict", verdict_key(j.verdict)},
+                      {"detail", j.detail}};
+  if (r.valid) o.update({{"lo", r.lo}, {"hi", r.hi}, {"confidence", r.confidence}, {"half_width", r.half_width()}});
+  else o.update({{"lo", nullptr}, {"hi", nullptr}, {"confidence", nullptr}, {"half_width", nullptr}});
+  return o;
+}
+
+Verdict verdict_from(const std::string& k) {
+  if (k == "faster") return Verdict::faster;
+  if (k == "slower") return Verdict::slower;
+  return Verdict::no_difference;
+}
+
+void interval_from(const nlohmann::json& o, RatioInterval& r, Judgement& j) {
+  r.ratio = o.at("ratio").get<double>();
+  r.rounds = o.at("rounds").get<std::size_t>();
+  r.valid = o.at("lo").is_number();
+  if (r.valid) {
+    r.lo = o.at("lo").get<double>();
+    r.hi = o.at("hi").get<double>();
+    r.confidence = o.at("confidence").get<double>();
+  }
+  j.verdict = verdict_from(o.at("verdict").get<std::string>());
+  j.detail = o.at("detail").get<std::string>();
+}
+
+}  // namespace
+
+// ratio < 1: the row is faster than the reference. "rounds": the rounds
+// the headline used; "rounds_run": every round. An interval the rounds
+// could not give (fewer than min_rounds) is null, its verdict
+// "no_difference" with the reason in "detail".
+nlohmann::json to_json(const PairedFigures& p) {
+  nlohmann::json o = interval_json(p.ratio, p.judgement);
+  o["reference"] = p.reference;
+  o["margin"] = p.margin;
+  o["rounds_run"] = p.rounds;
+  o["shared_rounds"] = p.shared_rounds;
+  o["preempted_rounds"] = p.preempted_rounds;
+  o["dropped_disturbed"] = p.dropped_disturbed;
+  o["every_round"] = interval_json(p.every_round, p.every_round_judgement);
+  o["disturbed_changes_verdict"] = p.disturbed_changes_verdict();
+  return o;
+}
+
+PairedFigures paired_from_json(const nlohmann::json& j) {
+  PairedFigures p;
+  interval_from(j, p.ratio, p.judgement);
+  interval_from(j.at("every_round"), p.every_round, p.every_round_judgement);
+  p.reference = j.at("reference").get<std::string>();
+  p.margin = j.at("margin").get<double>();
+  p.rounds = j.at("rounds_run").get<std::size_t>();
+  p.shared_rounds = j.at("shared_rounds").get<std::size_t>();
+  p.preempted_rounds = j.at("preempted_rounds").get<std::size_t>();
+  p.dropped_disturbed = j.at("dropped_disturbed").get<bool>();
+  return p;
+}
+
+PairedFigures pair_rounds(const std::string& reference, const std::vector<double>& variant_ns,
+                          const std::vector<double>& reference_ns, const std::vector<RoundFlags>& flags,
+                          double margin, double confidence) {
+  if (variant_ns.size() != reference_ns.size() || flags.size() != variant_ns.size())
+    throw std::invalid_argument("pair_rounds: the variant, reference and flag series differ in length");
+  PairedFigures p;
+  p.reference = reference;
+  p.margin = margin;
+  p.rounds = variant_ns.size();
+  std::vector<double> all, clean;
+  for (std::size_t i = 0; i < variant_ns.size(); ++i) {
+    const double r = variant_ns[i] / reference_ns[i];
+    all.push_back(r);
+    p.shared_rounds += flags[i].shared;
+    p.preempted_rounds += flags[i].preempted;
+    if (!flags[i].shared && !flags[i].preempted) clean.push_back(r);
+  }
+  p.every_round = ratio_interval(all, confidence);
+  p.every_round_judgement = judge_ratio(p.every_round, margin);
+  p.dropped_disturbed = clean.size() < all.size() && clean.size() >= min_rounds(confidence);
+  p.ratio = p.dropped_disturbed ? ratio_interval(clean, confidence) : p.every_round;
+  p.judgement = p.dropped_disturbed ? judge_ratio(p.ratio, margin) : p.every_round_judgement;
+  return p;
 }
 
 }  // namespace cachetick

@@ -37,8 +37,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace cachetick {
 
@@ -65,7 +68,8 @@ struct RatioInterval {
 RatioInterval ratio_interval(const std::vector<double>& ratios, double confidence = 0.95);
 
 enum class Verdict { faster, slower, no_difference };
-const char* to_string(Verdict v);
+const char* to_string(Verdict v);  // for people: "no difference shown"
+const char* verdict_key(Verdict v);  // for files: "faster", "slower", "no_difference"
 
 struct Judgement {
   Verdict verdict = Verdict::no_difference;
@@ -78,5 +82,40 @@ Judgement judge_ratio(const RatioInterval& r, double margin);
 // When a group's rounds may stop: every interval valid and its half width
 // at most `target` (a fraction), or the cap reached (the caller says so).
 bool narrow_enough(const std::vector<RatioInterval>& intervals, double target);
+
+// One variant against its group's reference, from the rounds both ran:
+// per round, the variant's ns/op over the reference's.
+//
+// Disturbed rounds: a round in which either batch lost part of its core
+// (the core-share probe read below the shared-core threshold: a neighbour
+// on our SMT sibling) or its CPU (the scheduler preempted it:
+// harness/preemption.h). The ratio cancels a spell that spans both
+// batches; one that starts between them does not. So the headline interval
+// leaves disturbed rounds out when at least min_rounds() clean ones
+// remain, and says how many it dropped; the interval over every round is
+// kept beside it, with whether its verdict differs.
+struct RoundFlags {
+  bool shared = false, preempted = false;
+};
+struct PairedFigures {
+  std::string reference;  // the reference variant's name (Spec::variant)
+  double margin = 0.03;
+  RatioInterval ratio;    // the headline (its .rounds: the rounds it used)
+  Judgement judgement;
+  std::size_t rounds = 0;  // every round run
+  std::size_t shared_rounds = 0, preempted_rounds = 0;
+  bool dropped_disturbed = false;  // the headline left the disturbed rounds out
+  RatioInterval every_round;       // with the disturbed rounds
+  Judgement every_round_judgement;
+  bool disturbed_changes_verdict() const { return every_round_judgement.verdict != judgement.verdict; }
+};
+// Sizes must match (else std::invalid_argument).
+PairedFigures pair_rounds(const std::string& reference, const std::vector<double>& variant_ns,
+                          const std::vector<double>& reference_ns, const std::vector<RoundFlags>& flags,
+                          double margin, double confidence = 0.95);
+
+// The document's `paired` block of a row (and back, for a child's answer).
+nlohmann::json to_json(const PairedFigures& p);
+PairedFigures paired_from_json(const nlohmann::json& j);
 
 }  // namespace cachetick

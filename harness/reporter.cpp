@@ -39,7 +39,7 @@ RunCollector Reporter::collector() {
 
 void Reporter::on_context(const benchmark::BenchmarkReporter::Context& context) {
   doc_.set_gb_context(gb_context_json(context));
-  if (header_printed_) return;
+  if (header_printed_ || !opts_.print) return;
   header_printed_ = true;
   print_time_header(doc_.context(), opts_.limits, opts_.budget_ns);
   print_time_table_head(columns_);
@@ -69,7 +69,7 @@ void Reporter::on_runs(const std::vector<GbRun>& in) {
     if (r.error_occurred) {  // the report's other runs are not shown
       shown = nullptr;
       doc_.add_row(error_row(*s, r.error_message));
-      print_error_row(columns_, doc_.rows().back());
+      if (opts_.print) print_error_row(columns_, doc_.rows().back());
       break;
     }
     if (representative(r)) shown = &r, shown_figures = f;
@@ -79,7 +79,7 @@ void Reporter::on_runs(const std::vector<GbRun>& in) {
   }
   if (shown) {
     doc_.add_row(time_row(*spec_of(*shown), *shown, shown_figures, cv, allocs.console, opts_.thresholds));
-    print_time_row(columns_, doc_.rows().back(), opts_.budget_ns);
+    if (opts_.print) print_time_row(columns_, doc_.rows().back(), opts_.budget_ns);
   }
   doc_.write(false);
 }

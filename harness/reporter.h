@@ -23,6 +23,7 @@ struct ReportOptions {
   Limits limits;                       // from the run's calibration; invalid without one
   std::vector<const Entry*> selected;  // what will run (for column widths)
   RowThresholds thresholds;            // what flags a row unstable or on a shared core
+  bool print = true;                   // false: build the rows only (a group's child process)
 };
 
 class Reporter {

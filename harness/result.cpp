@@ -162,10 +162,13 @@ void ResultDocument::add_entry(nlohmann::json entry) { entries_.push_back(std::m
 
 void ResultDocument::add_row(Row row) { rows_.push_back(std::move(row)); }
 
+void ResultDocument::add_group(nlohmann::json group) { groups_.push_back(std::move(group)); }
+
 nlohmann::json ResultDocument::to_json(bool complete) const {
   nlohmann::json ct = cachetick::to_json(context_);
   ct["complete"] = complete;
   ct["summary"] = cachetick::to_json(summary());
+  if (context_.backend == "time") ct["groups"] = groups_;
   return {{"context", gb_context_}, {"benchmarks", entries_}, {"cachetick", ct}};
 }
 

@@ -91,6 +91,9 @@ class ResultDocument {
   // One Google Benchmark entry, its cachetick block already attached.
   void add_entry(nlohmann::json entry);
   void add_row(Row row);
+  // A paired comparison group's block (harness/rounds.h): the document's
+  // top-level "groups".
+  void add_group(nlohmann::json group);
 
   const std::vector<Row>& rows() const { return rows_; }
   std::size_t entries() const { return entries_.size(); }
@@ -108,6 +111,7 @@ class ResultDocument {
   nlohmann::json gb_context_;
   std::vector<nlohmann::json> entries_;
   std::vector<Row> rows_;
+  nlohmann::json groups_ = nlohmann::json::array();
 };
 
 }  // namespace cachetick

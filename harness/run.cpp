@@ -37,24 +37,46 @@ std::regex filter_regex(const std::string& filter) {
 
 }  // namespace
 
+namespace {
+
+// The largest working set of the row's comparison group (every registered
+// variant of its family/workload/size): a size cut keeps or drops a group
+// whole, never its reference without its peers.
+std::uint64_t group_working_set(const Spec& s) {
+  std::uint64_t m = 0;
+  for (const Entry& e : entries())
+    if (e.spec.family == s.family && e.spec.workload == s.workload && e.spec.size_label == s.size_label)
+      m = std::max(m, e.spec.working_set_bytes);
+  return m;
+}
+
+}  // namespace
+
+std::uint64_t max_working_set(const RunOptions& o) {
+  if (o.quick) return kQuickMaxWorkingSet;
+  if (o.large || o.backend != "time") return ~0ull;
+  return kDefaultMaxWorkingSet;
+}
+
 std::vector<const Entry*> select(const RunOptions& o) {
   check_families(o.families);
   const std::regex re = filter_regex(o.filter);
   std::vector<const Entry*> out;
-  std::size_t matched_before_quick = 0;
+  std::size_t matched_before_cut = 0;
+  const std::uint64_t cut = max_working_set(o);
   for (const Entry& e : entries()) {
     if (!o.families.empty() &&
         std::find(o.families.begin(), o.families.end(), e.spec.family) == o.families.end())
       continue;
     if (!std::regex_search(e.spec.name(), re)) continue;
-    ++matched_before_quick;
-    if (o.quick && e.spec.working_set_bytes > kQuickMaxWorkingSet) continue;
+    ++matched_before_cut;
+    if (group_working_set(e.spec) > cut) continue;
     out.push_back(&e);
   }
   if (!out.empty()) return out;
-  if (matched_before_quick)
-    throw std::invalid_argument("the selection only has working sets above " + format_bytes(kQuickMaxWorkingSet) +
-                                ", which --quick skips; drop --quick");
+  if (matched_before_cut)
+    throw std::invalid_argument("the selection only has working sets above " + format_bytes(cut) + ", which " +
+                                (o.quick ? "--quick skips; drop --quick" : "a default run skips; add --large"));
   throw std::invalid_argument("no benchmark matches" +
                               (o.filter.empty() ? std::string() : " --filter '" + o.filter + "'") +
                               (o.families.empty() ? std::string() : " in the chosen families") +
@@ -100,11 +122,14 @@ RunContext base_context(const std::string& backend, const RunOptions& o,
   c.options.quick = o.quick;
   c.options.command_line = command_line;
   if (o.quick)
-    c.notes.push_back(backend == "time" ? "quick mode: 1 repetition, short runs, working sets above " +
+    c.notes.push_back(backend == "time" ? "quick mode: 1 ms batches, 0.15 s per group, working sets above " +
                                               format_bytes(kQuickMaxWorkingSet) +
-                                              " skipped; a smoke test, not a measurement"
+                                              " skipped: a smoke run, its intervals wider than a full run's"
                                         : "quick mode: working sets above " + format_bytes(kQuickMaxWorkingSet) +
                                               " skipped");
+  if (!o.quick && !o.large && backend == "time")
+    c.notes.push_back("working sets above " + format_bytes(kDefaultMaxWorkingSet) +
+                      " skipped (the DRAM-scale rows: their set-up takes seconds per round); --large runs them");
   if (!pretended().empty())
     c.notes.push_back("CACHETICK_PRETEND=" + join(pretended(), ",") +
                       ": host conditions injected for a test; the figures describe a pretended host, not this one");

@@ -15,9 +15,15 @@ namespace cachetick {
 struct RunOptions {
   std::string filter;                 // ECMAScript regex on family/variant/workload/size
   std::vector<std::string> families;  // empty: all
-  int repetitions = 3;
+  int repetitions = 6;                // time: rounds per group, at least (paired groups: >= 6)
+  int max_rounds = 60;                // time: rounds per group, at most
+  double rounds_target = 0.03;        // time: stop when every interval is within +-this
+  double group_cap_s = 0;             // time: seconds per group before stopping anyway; 0 = default
+  double margin = 0.03;               // time: a ratio within +-margin is "no difference"
+  bool unpaired = false;              // time: allow groups that cannot be paired
+  bool large = false;                 // time: keep working sets above kDefaultMaxWorkingSet
   bool quick = false;                 // smoke run: small sizes, short runs, 1 repetition
-  double min_time = 0.1;              // seconds per repetition (Google Benchmark's min time)
+  double min_time = 0.002;            // time: seconds per batch (one variant, one round)
   std::string out;                    // result file; "" = default under results/runs/
   bool no_out = false;
   double budget_ns = 10;
@@ -28,8 +34,16 @@ struct RunOptions {
   std::string sim_cache = "reference";   // sim: "reference" geometry or the "host"'s
 };
 
-// Largest working set a quick run keeps (bigger ones take seconds to set up).
-inline constexpr std::uint64_t kQuickMaxWorkingSet = 8ull << 20;
+// Largest working set a quick run keeps, and a default time run, judged
+// per comparison group (its largest variant). Bigger ones take seconds to
+// set up, and a paired group sets up every variant once per round: hash at
+// 8M keys took 7-21 s a group, layout at 64-256 MiB 8-107 s, io's 256 MiB
+// and 1 GiB files 330 s in all, arena's 1M-node lists (32 MiB) 59 s, pool's
+// random_1m (24 MiB, 11 allocators) 89 s.
+// --large keeps everything; the sim backend runs what it is asked.
+inline constexpr std::uint64_t kQuickMaxWorkingSet = 2ull << 20;
+inline constexpr std::uint64_t kDefaultMaxWorkingSet = 16ull << 20;
+std::uint64_t max_working_set(const RunOptions& o);
 
 // Benchmarks the options select, in registration order. Throws
 // std::invalid_argument with a user-facing message on a bad family or regex,

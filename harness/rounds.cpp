@@ -1,0 +1,248 @@
+#include "harness/rounds.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "harness/alloc_tracker.h"
+#include "harness/gb_runs.h"
+#include "harness/paired.h"
+
+namespace cachetick {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Variant {
+  const Entry* e = nullptr;
+  std::int64_t iters = 0;       // per batch, from the warm-up
+  GbRun warm;                   // the warm-up run (allocations), or the failed run
+  std::vector<GbRun> rounds;    // one run per round
+  bool failed = false;
+};
+
+void register_entry(const Entry* e, std::int64_t iters) {
+  auto* b = benchmark::RegisterBenchmark(e->spec.name().c_str(), [e](benchmark::State& st) {
+    if (alloc_tracker()->skip_pass(e->spec.name())) {  // see alloc_tracker.h
+      st.SkipWithError("allocation pass of a later round: not needed");
+      return;
+    }
+    run_measured(*e, st);
+  });
+  if (iters > 0) b->Iterations(iters);
+}
+
+// One Google Benchmark invocation of `order` (iteration counts 0: its own
+// search up to the min time); the runs in that order.
+std::vector<GbRun> run_batches(const std::vector<Variant*>& order, bool warm_up, nlohmann::json& gb_context) {
+  for (const Variant* v : order) register_entry(v->e, warm_up ? 0 : v->iters);
+  std::vector<GbRun> got;
+  RunCollector c(
+      [&](const benchmark::BenchmarkReporter::Context& ctx) {
+        if (gb_context.is_null()) gb_context = gb_context_json(ctx);
+      },
+      [&](const std::vector<GbRun>& runs) {
+        for (const GbRun& r : runs)
+          if (r.run_type == GbRun::RT_Iteration) got.push_back(r);
+      });
+  benchmark::RunSpecifiedBenchmarks(&c);
+  benchmark::ClearRegisteredBenchmarks();
+  if (got.size() != order.size())
+    throw std::runtime_error("Google Benchmark ran " + std::to_string(got.size()) + " of " +
+                             std::to_string(order.size()) + " benchmarks (a pass-through --benchmark_filter?)");
+  for (GbRun& r : got) r.run_name.iterations.clear();  // keep the names what they are across runs
+  return got;
+}
+
+double ns_of(const GbRun& r, const Spec& s) { return time_figures(r, s, 0, Limits{}).ns_per_op; }
+
+bool shared(const GbRun& r, double below) {
+  auto it = r.counters.find("core_share");
+  return it != r.counters.end() && it->second.value < below;
+}
+
+bool preempted(const GbRun& r) {
+  auto it = r.counters.find("preempted");
+  return it != r.counters.end() && it->second.value > 0;
+}
+
+RoundFlags flags_of(const GbRun& a, const GbRun& b, double below) {
+  return {shared(a, below) || shared(b, below), preempted(a) || preempted(b)};
+}
+
+// Every live variant against the reference over the rounds so far.
+std::vector<PairedFigures> pair_all(const std::vector<Variant>& vs, const Variant& ref, const RoundsOptions& o) {
+  std::vector<PairedFigures> out;
+  for (const Variant& v : vs) {
+    if (&v == &ref || v.failed) continue;
+    std::vector<double> a, b;
+    std::vector<RoundFlags> fl;
+    for (std::size_t r = 0; r < v.rounds.size(); ++r) {
+      a.push_back(ns_of(v.rounds[r], v.e->spec));
+      b.push_back(ns_of(ref.rounds[r], ref.e->spec));
+      fl.push_back(flags_of(v.rounds[r], ref.rounds[r], o.shared_below));
+    }
+    out.push_back(pair_rounds(ref.e->spec.variant, a, b, fl, o.margin, o.confidence));
+  }
+  return out;
+}
+
+std::int64_t batch_iterations(const GbRun& warm, double batch_s) {
+  const double t = std::max(warm.real_accumulated_time, 1e-9);
+  return std::max<std::int64_t>(1, std::llround(static_cast<double>(warm.iterations) * batch_s / t));
+}
+
+void warm_up(std::vector<Variant>& vs, const RoundsOptions& o, nlohmann::json& ctx) {
+  std::vector<Variant*> all;
+  for (Variant& v : vs) all.push_back(&v);
+  const std::vector<GbRun> runs = run_batches(all, true, ctx);
+  for (std::size_t i = 0; i < vs.size(); ++i) {
+    vs[i].warm = runs[i];
+    vs[i].failed = runs[i].error_occurred;
+    if (!vs[i].failed) vs[i].iters = batch_iterations(runs[i], o.batch_s);
+  }
+}
+
+// One round; a variant that fails in it leaves the group (its error row
+// says why) and its earlier rounds are dropped with it.
+void run_round(std::vector<Variant>& vs, std::size_t round, nlohmann::json& ctx) {
+  std::vector<Variant*> live;
+  for (Variant& v : vs)
+    if (!v.failed) live.push_back(&v);
+  std::vector<Variant*> order;
+  for (std::size_t i : round_order(live.size(), round)) order.push_back(live[i]);
+  const std::vector<GbRun> runs = run_batches(order, false, ctx);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (runs[i].error_occurred) {
+      order[i]->failed = true;
+      order[i]->warm = runs[i];
+      order[i]->rounds.clear();
+    } else {
+      order[i]->rounds.push_back(runs[i]);
+    }
+  }
+}
+
+struct Stop {
+  std::string why;  // "" = go on
+  double half_width = 0;
+};
+
+Stop should_stop(const std::vector<Variant>& vs, const Variant* ref, std::size_t done, double elapsed,
+                 const RoundsOptions& o) {
+  const std::size_t need = ref ? std::max(o.min_rounds, min_rounds(o.confidence)) : o.min_rounds;
+  Stop s;
+  if (done < need) return s;
+  if (!ref || ref->failed) return {"rounds", 0};
+  std::vector<RatioInterval> iv;
+  for (const PairedFigures& p : pair_all(vs, *ref, o)) {
+    iv.push_back(p.ratio);
+    s.half_width = std::max(s.half_width, p.ratio.half_width());
+  }
+  if (narrow_enough(iv, o.target)) s.why = "narrow";
+  else if (elapsed >= o.cap_s) s.why = "cap";
+  else if (done >= o.max_rounds) s.why = "max_rounds";
+  return s;
+}
+
+nlohmann::json group_block(const Group& g, const std::vector<Variant>& vs, const Variant& ref, std::size_t rounds,
+                           const Stop& stop, double seconds, const RoundsOptions& o) {
+  nlohmann::json names = nlohmann::json::array();
+  std::size_t shared_rounds = 0, preempted_rounds = 0;
+  for (const Variant& v : vs)
+    if (!v.failed) names.push_back(v.e->spec.variant);
+  auto any = [&](std::size_t r, auto pred) {
+    return std::any_of(vs.begin(), vs.end(),
+                       [&](const Variant& v) { return !v.failed && r < v.rounds.size() && pred(v.rounds[r]); });
+  };
+  for (std::size_t r = 0; r < rounds; ++r) {
+    shared_rounds += any(r, [&](const GbRun& x) { return shared(x, o.shared_below); });
+    preempted_rounds += any(r, [](const GbRun& x) { return preempted(x); });
+  }
+  return {{"family", g.family}, {"workload", g.workload}, {"size_label", g.size_label},
+          {"reference", ref.e->spec.variant}, {"variants", names}, {"rounds", rounds},
+          {"stop", stop.why}, {"half_width", stop.half_width}, {"target", o.target},
+          {"seconds", seconds}, {"shared_rounds", shared_rounds},
+          {"preempted_rounds", preempted_rounds}};
+}
+
+// The rows, built by the reporter as if Google Benchmark had run each
+// variant's rounds as repetitions, and each paired row's block.
+nlohmann::json build_answer(std::vector<Variant>& vs, const Variant* ref, const RoundsOptions& o,
+                            ReportOptions ro) {
+  ro.print = false;
+  ResultDocument doc(RunContext{}, "");
+  Reporter rep(doc, ro);
+  for (Variant& v : vs) {
+    if (v.failed) {
+      rep.on_runs({v.warm});
+      continue;
+    }
+    v.rounds.front().memory_result = v.warm.memory_result;  // the warm-up's allocation pass
+    std::vector<GbRun> aggs = aggregates_of(v.rounds);
+    rep.on_runs(v.rounds);
+    if (!aggs.empty()) rep.on_runs(aggs);
+  }
+  std::vector<Row> rows = doc.rows();
+  nlohmann::json entries = doc.to_json(false)["benchmarks"];
+  std::vector<PairedFigures> pairs = (ref && !ref->failed) ? pair_all(vs, *ref, o) : std::vector<PairedFigures>{};
+  std::size_t k = 0;
+  for (const Variant& v : vs) {
+    if (!ref || ref->failed || &v == ref || v.failed) continue;
+    const PairedFigures& p = pairs[k++];
+    // On the row's median entry only: the row's figure (a block per round
+    // entry would repeat it 10-60 times in the file).
+    for (auto& e : entries)
+      if (e["cachetick"].value("variant", "") == v.e->spec.variant && e.value("aggregate_name", "") == "median")
+        e["cachetick"]["paired"] = to_json(p);
+    for (Row& r : rows)
+      if (r.spec == &v.e->spec) r.paired = p;
+  }
+  nlohmann::json out = {{"entries", entries}, {"rows", nlohmann::json::array()}};
+  for (const Row& r : rows) out["rows"].push_back(row_to_json(r));
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const ReportOptions& ro) {
+  const auto t0 = Clock::now();
+  std::vector<Variant> vs;
+  for (const Entry* e : g.variants) vs.push_back({e, 0, {}, {}, false});
+  const Variant* ref = nullptr;
+  for (const Variant& v : vs)
+    if (g.reference && v.e == g.reference) ref = &v;
+  nlohmann::json ctx;
+  warm_up(vs, o, ctx);
+  std::size_t done = 0;
+  Stop stop;
+  while (std::any_of(vs.begin(), vs.end(), [](const Variant& v) { return !v.failed; })) {
+    run_round(vs, done, ctx);
+    ++done;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    stop = should_stop(vs, ref, done, elapsed, o);
+    if (!stop.why.empty()) break;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  nlohmann::json out = build_answer(vs, ref, o, ro);
+  out["gb_context"] = ctx;
+  out["group"] = (ref && !ref->failed) ? group_block(g, vs, *ref, done, stop, seconds, o) : nlohmann::json(nullptr);
+  return out;
+}
+
+nlohmann::json to_json(const RoundsOptions& o) {
+  return {{"target", o.target}, {"group_cap_s", o.cap_s}, {"margin", o.margin},
+          {"confidence", o.confidence}, {"min_rounds", std::max(o.min_rounds, min_rounds(o.confidence))},
+          {"max_rounds", o.max_rounds}, {"batch_s", o.batch_s}, {"shared_below", o.shared_below},
+          {"method",
+           "each comparison group (family/workload/size) in its own process, measured in rounds: every "
+           "variant one batch per round, the order rotating (Latin square, reversed every other cycle); "
+           "per round the variant's ns/op over the reference's; the ratio is the median over rounds with "
+           "a distribution-free sign-test interval; faster/slower only when the whole interval lies beyond "
+           "+-margin, else no difference shown; rounds stop when every interval is within +-target or at "
+           "the group's time cap"}};
+}
+
+}  // namespace cachetick

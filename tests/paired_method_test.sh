@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The paired method against known answers (tests/paired_method_bench.cpp):
+#   null:   two identical chains give "no difference shown" in >= 19 of 20 runs;
+#   known:  chains of 8192 and 10240 dependent adds, measured while two busy
+#           loops compete for this machine's CPUs, give a ratio whose 95%
+#           interval covers 1.25 and is narrower than +-5%;
+#   alone:  that pair measured alone and inside its whole family (a group of
+#           three) gives overlapping intervals.
+# Whatever the CPU: one add per cycle holds on every x86-64 core we run on.
+set -u
+bin=$(realpath "$1")
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+busy=()
+cleanup() { [[ ${#busy[@]} -gt 0 ]] && kill "${busy[@]}" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+cd "$tmp" || exit 1
+pass=0 fail=0
+ok() { pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+
+# paired VARIANT FILE -> "verdict ratio lo hi" of that variant's paired block
+paired() {
+  $py - "$1" "$2" <<'PY'
+import json, sys
+v, path = sys.argv[1], sys.argv[2]
+d = json.load(open(path))
+p = next(b["cachetick"]["paired"] for b in d["benchmarks"] if b["cachetick"]["variant"] == v and "paired" in b["cachetick"])
+print(p["verdict"], p["ratio"], p["lo"], p["hi"])
+PY
+}
+
+nd=0 runs=0
+for i in $(seq 1 20); do
+  if "$bin" run --filter '^pairtest/(ref|same)/' -o null$i.json >null$i.log 2>&1; then
+    runs=$((runs+1))
+    read -r verdict ratio lo hi < <(paired same null$i.json)
+    [[ $verdict == no_difference ]] && nd=$((nd+1)) || echo "  null run $i: $verdict $ratio [$lo, $hi]"
+  else
+    bad "null run $i failed"; tail -3 null$i.log
+  fi
+done
+if [[ $runs -eq 20 && $nd -ge 19 ]]; then ok; else bad "identical chains: no difference in $nd of $runs runs (want >= 19 of 20)"; fi
+
+for _ in 1 2; do (while :; do :; done) & busy+=($!); done
+"$bin" run --filter '^pairtest/(ref|more)/' -o known.json >known.log 2>&1 || bad "known-ratio run failed"
+"$bin" run --family pairtest -o family.json >family.log 2>&1 || bad "whole-family run failed"
+kill "${busy[@]}" 2>/dev/null
+busy=()
+read -r verdict ratio lo hi < <(paired more known.json)
+echo "known ratio 1.25, beside two busy loops: $verdict $ratio [$lo, $hi]"
+if $py -c "import sys; lo, hi = $lo, $hi; sys.exit(not (lo <= 1.25 <= hi and hi / lo < 1.05 ** 2))"; then ok; else
+  bad "the 1.25 chain pair gave [$lo, $hi]: must cover 1.25 and be narrower than +-5%"; tail -20 known.log; fi
+[[ $verdict == slower ]] && ok || bad "the 1.25 chain is not called slower ($verdict)"
+read -r _ _ flo fhi < <(paired more family.json)
+if $py -c "import sys; sys.exit(not (max($lo, $flo) <= min($hi, $fhi)))"; then ok; else
+  bad "alone [$lo, $hi] and inside the family [$flo, $fhi] do not overlap"; fi
+
+echo "paired_method_test: $pass passed, $fail failed"
+[[ $fail -eq 0 ]]
