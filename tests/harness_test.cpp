@@ -69,11 +69,32 @@ fs::path temp_dir() {
 TEST(Select, ByFamilyAndRegex) {
   RunOptions o;
   o.families = {"tfa"};
+  o.large = true;
   EXPECT_EQ(select(o).size(), 2u);
   o.filter = "/hit/";
   auto v = select(o);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0]->spec.name(), "tfa/x/hit/4KiB");
+}
+
+TEST(Select, DefaultSkipsDramScaleGroupsLargeKeepsThem) {
+  RunOptions o;
+  o.families = {"tfa"};
+  auto v = select(o);  // tfa/y/miss/64MiB is above the default 16 MiB cut
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]->spec.variant, "x");
+  o.filter = "miss";  // only the large one: the error says how to get it
+  try {
+    select(o);
+    FAIL() << "expected invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--large"), std::string::npos);
+  }
+  o.large = true;
+  EXPECT_EQ(select(o).size(), 1u);
+  o.backend = "sim";  // the sim backend runs what it is asked
+  o.large = false;
+  EXPECT_EQ(select(o).size(), 1u);
 }
 
 TEST(Select, QuickSkipsLargeWorkingSets) {
