@@ -30,21 +30,7 @@ bool representative(const GbRun& r) {
 
 }  // namespace
 
-Reporter::Reporter(ResultDocument& doc, ReportOptions opts)
-    : doc_(doc), opts_(std::move(opts)), columns_(columns_for(opts_.selected)) {}
-
-RunCollector Reporter::collector() {
-  return RunCollector([this](const auto& c) { on_context(c); }, [this](const auto& runs) { on_runs(runs); });
-}
-
-void Reporter::on_context(const benchmark::BenchmarkReporter::Context& context) {
-  doc_.set_gb_context(gb_context_json(context));
-  if (header_printed_ || !opts_.print) return;
-  header_printed_ = true;
-  print_time_header(doc_.context(), opts_.limits, opts_.budget_ns);
-  print_time_table_head(columns_);
-  doc_.write(false);
-}
+Reporter::Reporter(ResultDocument& doc, ReportOptions opts) : doc_(doc), opts_(std::move(opts)) {}
 
 void Reporter::on_runs(const std::vector<GbRun>& in) {
   std::vector<GbRun> runs = in;  // allocation figures repoint memory_result
@@ -69,7 +55,6 @@ void Reporter::on_runs(const std::vector<GbRun>& in) {
     if (r.error_occurred) {  // the report's other runs are not shown
       shown = nullptr;
       doc_.add_row(error_row(*s, r.error_message));
-      if (opts_.print) print_error_row(columns_, doc_.rows().back());
       break;
     }
     if (representative(r)) shown = &r, shown_figures = f;
@@ -79,14 +64,7 @@ void Reporter::on_runs(const std::vector<GbRun>& in) {
   }
   if (shown) {
     doc_.add_row(time_row(*spec_of(*shown), *shown, shown_figures, cv, allocs.console, opts_.thresholds));
-    if (opts_.print) print_time_row(columns_, doc_.rows().back(), opts_.budget_ns);
   }
-  doc_.write(false);
-}
-
-void Reporter::finish() {
-  doc_.write(true);
-  print_time_summary(doc_.summary(), opts_.budget_ns, opts_.thresholds.unstable_cv, doc_.out_path());
 }
 
 }  // namespace cachetick

@@ -172,7 +172,6 @@ nlohmann::json group_block(const Group& g, const std::vector<Variant>& vs, const
 // variant's rounds as repetitions, and each paired row's block.
 nlohmann::json build_answer(std::vector<Variant>& vs, const Variant* ref, const RoundsOptions& o,
                             ReportOptions ro) {
-  ro.print = false;
   ResultDocument doc(RunContext{}, "");
   Reporter rep(doc, ro);
   for (Variant& v : vs) {
