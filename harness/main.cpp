@@ -104,6 +104,12 @@ CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string&
                   "sim: simulated caches, the fixed 'reference' geometry or the 'host''s (sysfs)")
       ->check(CLI::IsMember({"reference", "host"}))
       ->capture_default_str();
+  run->add_option("--sim-heap-layout", ro.sim_heap_layout,
+                  "sim: heap layout N (0: as is; others take and free a mix of blocks drawn from N before "
+                  "the benchmarks, as a change to earlier code would); counts that change with N depend on "
+                  "addresses (scripts/baseline.sh measures them so)")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   run->add_option("--sim-child", sim_child)->group("");  // internal: the re-executed child of --backend sim
   run->add_option("gbench", ro.passthrough,
                   "Google Benchmark flags after --, e.g. -- --benchmark_enable_random_interleaving=true");
@@ -213,6 +219,10 @@ int main(int argc, char** argv) {
   if (!passthrough_ok(ro.passthrough)) return 2;
 
   if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
+  if (*run && ro.backend != "sim" && (run->count("--sim-cache") || run->count("--sim-heap-layout"))) {
+    std::fprintf(stderr, "cachetick run: --sim-cache and --sim-heap-layout apply to --backend sim only\n");
+    return 2;
+  }
   if (*run && ro.backend == "time") cachetick::exec_without_aslr(argv);
   // The one place the backend is chosen.
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);

@@ -32,6 +32,7 @@ struct RunOptions {
   std::string counters = "auto";      // --counters: friendly/raw names, auto, none (counters.h)
   std::string backend = "time";          // "time", or "sim": callgrind counts (harness/sim.h)
   std::string sim_cache = "reference";   // sim: "reference" geometry or the "host"'s
+  std::uint32_t sim_heap_layout = 0;      // sim: 0, or a heap layout to perturb the child's heap with
 };
 
 // Largest working set a quick run keeps, and a default time run, judged

@@ -252,7 +252,7 @@ std::string read_child_output(const std::string& dir, const std::string& log, Ch
 // environment and a scratch path of the same length; only `select`
 // differs, and it names this family's benchmarks alone (the user's --filter
 // and --family were applied here, so the child needs neither).
-std::string run_family(const std::vector<const Entry*>& group, const Geometry& geo,
+std::string run_family(const std::vector<const Entry*>& group, const Geometry& geo, std::uint32_t heap_layout,
                        const std::vector<std::string>& cmd, bool canonical, ChildOutput& out) {
   char tmpl[] = "/tmp/cachetick-sim.XXXXXX";
   ScratchDir scratch;
@@ -268,6 +268,7 @@ std::string run_family(const std::vector<const Entry*>& group, const Geometry& g
     std::ofstream sel(scratch.path + "/select");
     for (const Entry* e : group) sel << e->spec.name() << "\n";
     std::ofstream(scratch.path + "/ll_bytes") << geo.ll.size << "\n";
+    std::ofstream(scratch.path + "/heap_layout") << heap_layout << "\n";
   }
 
   if (g_interrupted) return "interrupted";  // between two children: start no other
@@ -414,7 +415,7 @@ void print_sim_header(const ChildCommand& c, const Geometry& geo, std::size_t be
 
 // The sim block: how the counts were made, so that the gate can tell
 // whether two files were simulated alike.
-json sim_block(const ChildCommand& c, const Geometry& geo) {
+json sim_block(const ChildCommand& c, const Geometry& geo, std::uint32_t heap_layout) {
   const std::string host_view =
       c.host_view_why.empty() ? std::string(kCanonicalHostView) : "this host's: " + c.host_view_why;
   return {{"tool", c.version + " callgrind"},
@@ -424,6 +425,7 @@ json sim_block(const ChildCommand& c, const Geometry& geo) {
                         {"LL", cache_json(geo.ll)}, {"source", geo.source}, {"note", geo.note}}},
           {"valgrind_options", c.options},
           {"address_randomisation", "off (personality ADDR_NO_RANDOMIZE), fixed environment and argv"},
+          {"heap_layout", heap_layout},
           {"processes", "one valgrind child per family, given only that family's selected benchmarks"},
           {"collection", "only inside the measured loop (callgrind client requests); caches warm from set-up"},
           {"iterations", "Spec::sim_iterations, else ceil(" + std::to_string(int(kTargetOps)) +
@@ -436,7 +438,7 @@ RunContext sim_context(const RunOptions& o, const std::vector<std::string>& comm
                        const Geometry& geo) {
   RunContext ctx = base_context("sim", o, command_line);
   ctx.options.sim_cache = o.sim_cache;
-  ctx.attach("sim", sim_block(c, geo));
+  ctx.attach("sim", sim_block(c, geo, o.sim_heap_layout));
   ctx.units = {
       {"instructions_per_op", "instructions executed per operation (callgrind Ir)"},
       {"d1_misses_per_op", "simulated L1 data-cache misses per operation, reads + writes"},
@@ -473,7 +475,7 @@ struct ForwardSignals {
 // Returns -1 when every family ran (some benchmarks may have failed), else
 // the exit code.
 int run_families(ResultDocument& doc, const std::vector<std::vector<const Entry*>>& groups, const Geometry& geo,
-                 const ChildCommand& c, bool& benchmark_failed) {
+                 std::uint32_t heap_layout, const ChildCommand& c, bool& benchmark_failed) {
   ForwardSignals forward;
   const std::string& out = doc.out_path();
   for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -481,7 +483,7 @@ int run_families(ResultDocument& doc, const std::vector<std::vector<const Entry*
     std::printf("%s (family %zu of %zu, its own child):\n", family.c_str(), g + 1, groups.size());
     std::fflush(stdout);
     ChildOutput child;
-    const std::string why = run_family(groups[g], geo, c.argv, c.host_view_why.empty(), child);
+    const std::string why = run_family(groups[g], geo, heap_layout, c.argv, c.host_view_why.empty(), child);
     const std::string kept = out.empty() ? ""
                              : g > 0     ? "; every family before it is kept in " + out + " (marked incomplete)"
                                          : "; no family had finished: no result written";
@@ -515,7 +517,7 @@ int run_parent(const RunOptions& o, const std::vector<std::string>& command_line
   print_sim_header(cmd, geo, chosen.size(), groups.size());
   ResultDocument doc(sim_context(o, command_line, cmd, geo), out);
   bool benchmark_failed = false;
-  if (int rc = run_families(doc, groups, geo, cmd, benchmark_failed); rc >= 0) return rc;
+  if (int rc = run_families(doc, groups, geo, o.sim_heap_layout, cmd, benchmark_failed); rc >= 0) return rc;
   print_sim_table(columns_for(chosen), doc.rows());
   const Summary s = doc.summary();
   if (s.errors) std::printf("%d benchmark(s) failed.\n", s.errors);

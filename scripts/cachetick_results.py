@@ -55,7 +55,7 @@ SIM_COUNTS = ("instructions_per_op", "d1_misses_per_op", "ll_misses_per_op", "es
 CT_KEYS = {
     "family", "variant", "role", "workload", "size", "size_label", "working_set_bytes",
     "op", "ops_per_iter", "ns_per_op", "ticks_per_op", "useful_gb_per_s", "budget_ns",
-    "verdict", "bytes_per_op", "note", "backend", "sim", "paired",
+    "verdict", "bytes_per_op", "note", "backend", "sim", "paired", "layout_range",
 }
 # The verdicts a paired comparison (issue 17) can give a row against its
 # group's reference variant.
@@ -153,6 +153,8 @@ class Row:
     other: dict = field(default_factory=dict)  # numbers kept for the table only
     error: str | None = None
     paired: Paired | None = None  # the paired comparison with the group's reference, when run
+    # sim counts' (lo, hi) over several heap layouts (scripts/layout_range.py), by count
+    layout_range: dict = field(default_factory=dict)
     order: int = 0
 
     @property
@@ -218,6 +220,13 @@ class Result:
         """The simulated caches ({I1, D1, LL}), None when not a sim result."""
         g = _block(_block(self.ct, "sim"), "geometry")
         return {k: g.get(k) for k in ("I1", "D1", "LL")} if g else None
+
+    @property
+    def sim_heap_layout(self):
+        """The sim child's heap layout (--sim-heap-layout; 0: the heap as it
+        is); None when not a sim result."""
+        sim = _block(self.ct, "sim")
+        return int(sim.get("heap_layout", 0)) if sim else None
 
     @property
     def sim_environment(self):
@@ -369,6 +378,7 @@ def _fold(key, entries, executable, order, path):
     _fold_time(row, good, main, aggs, ct)
     _fold_counters(row, good, main)
     row.paired = _paired(entries, key, path)
+    row.layout_range = _layout_range(ct, row, path)
     if row.ns_per_op is None and not row.counters and row.error is None:
         raise ResultError(f"{path}: {key}: no time (no real_time/time_unit, no cachetick ns_per_op) "
                           "and no counter")
@@ -431,6 +441,28 @@ def _paired(entries, key, path):
                   preempted_rounds=count("preempted_rounds"),
                   disturbed_changes_verdict=(block["disturbed_changes_verdict"]
                                              if isinstance(block.get("disturbed_changes_verdict"), bool) else None))
+
+
+def _layout_range(ct, row, path):
+    """A sim row's counts' ranges over heap layouts, checked: each a [lo, hi]
+    with lo <= hi that holds the row's own value. {} when not recorded."""
+    block = ct.get("layout_range") if ct else None
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ResultError(f"{path}: {row.name}: 'layout_range' is not an object ({block!r})")
+    out = {}
+    for k in SIM_COUNTS:
+        v = block.get(k)
+        if v is None:
+            continue
+        lo, hi = (_num(x) for x in v) if isinstance(v, list) and len(v) == 2 else (None, None)
+        own = row.counters.get(k)
+        if lo is None or hi is None or not lo <= hi or (own is not None and not lo <= own <= hi):
+            raise ResultError(f"{path}: {row.name}: layout_range '{k}' {v!r} is not a [lo, hi] "
+                              f"that holds the row's value {own!r}")
+        out[k] = (lo, hi)
+    return out
 
 
 def _check_sim_counts(entries, key, path):

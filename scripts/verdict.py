@@ -12,6 +12,8 @@ Two kinds of figures, two rules:
   plain threshold: a count regresses when it grows by more than its
   tolerance AND by more than its floor per op (so that 0.0001 -> 0.0002
   misses/op is not +100%). A benchmark is as bad as its worst count.
+  A count that moves with the heap's layout alone (the baseline measured
+  its range over several layouts) is judged against that range.
 * Timings vary from run to run. Each file holds R samples of a row (its
   repetitions, or the rounds of a paired run); ratio_interval gives the
   ratio new/base with a distribution-free 95% interval (Hodges-Lehmann,
@@ -127,6 +129,7 @@ class Figure:
     new: float | None
     change: float | None  # new / base - 1 (timings: the estimated ratio - 1); +inf for growth from zero
     status: str
+    layouts: tuple | None = None  # the baseline's (lo, hi) over heap layouts, when wider than the rule
 
 
 @dataclass(frozen=True)
@@ -177,21 +180,33 @@ def relative_change(base, new):
     return math.inf if new > base else 0.0
 
 
-def judge_count(name, base, new, rule):
-    """One count: a Figure with its status under its tolerance and floor."""
-    growth, change = new - base, relative_change(base, new)
+def judge_count(name, base, new, rule, layouts=None):
+    """One count: a Figure with its status under its tolerance and floor.
+
+    layouts: the baseline's (lo, hi) of this count over several heap layouts
+    (scripts/layout_range.py), when it was measured. A count that moves with
+    the layout alone (a peer hashing addresses, a buffer landing in other
+    cache sets) is then judged against that range, widened by its own width:
+    a move of the layout's size is the heap's doing, not the code's, and any
+    commit can move the heap. A count the layout does not move (lo == hi)
+    gets the plain rule."""
+    lo, hi = layouts if layouts else (base, base)
+    width, up, down = hi - lo, new - hi, lo - new
     status = UNCHANGED
-    if growth > rule.floor and change > rule.tolerance:
+    if up > rule.floor and up > width and relative_change(hi, new) > rule.tolerance:
         status = REGRESSION
-    elif -growth > rule.floor and change < -rule.tolerance:
+    elif down > rule.floor and down > width and relative_change(lo, new) < -rule.tolerance:
         status = IMPROVEMENT
-    return Figure(name, base, new, change, status)
+    moves = width > rule.floor and relative_change(lo, hi) > rule.tolerance  # enough to fail the plain rule
+    return Figure(name, base, new, relative_change(base, new), status, (lo, hi) if moves else None)
 
 
-def judge_counts(base, new, rules=COUNT_RULES):
+def judge_counts(base, new, rules=COUNT_RULES, layouts=None):
     """Deterministic counts ({key: per-op value} a side): every count with a
-    rule that both sides have; the benchmark takes the worst."""
-    figures = tuple(judge_count(k, base[k], new[k], rule) for k, rule in rules.items()
+    rule that both sides have; the benchmark takes the worst. layouts: the
+    baseline's {key: (lo, hi)} over heap layouts, when measured."""
+    layouts = layouts or {}
+    figures = tuple(judge_count(k, base[k], new[k], rule, layouts.get(k)) for k, rule in rules.items()
                     if k in base and k in new)
     if not figures:
         return Verdict(UNTESTED, note="no count with a rule on both sides")
@@ -366,7 +381,7 @@ def judge_rows(base, new, rules=Rules(), machines_differ=False):
     if base.kind != new.kind or base.kind == "error":
         return None
     if base.kind == "sim":
-        return judge_counts(base.counters, new.counters, rules.counts)
+        return judge_counts(base.counters, new.counters, rules.counts, base.layout_range)
     return judge_time(base.samples, new.samples, rules.time, (base.core_share, new.core_share),
                       machines_differ)
 

@@ -5,7 +5,8 @@
 #     identical counts, every event to the line, and the gate passes on them;
 #   - an extra pass injected into one kernel (siminject_slow, see
 #     tests/sim_inject_bench.cpp) fails the gate naming that benchmark and
-#     no other; the clean build run again passes;
+#     no other; the clean build run again passes; so with a baseline that
+#     holds each count's range over heap layouts (--sim-heap-layout);
 #   - the time and sim backends write one document shape (harness/result.h);
 #   - families are isolated: siminject's counts are the same, every event to
 #     the count, whether or not simheap (which leaves the heap changed) runs
@@ -114,6 +115,17 @@ if grep -q "siminject/aos/seq_64B/256KiB" gate.md && grep -q "FAILED: 1 regressi
 # Reverted (the clean build again): passes.
 "$clean" run --backend sim --filter "$inj" -o again.json >/dev/null 2>&1 || bad "clean siminject rerun failed"
 expect 0 "Gate: passed: 4 benchmark" -- $py "$compare" base.json again.json
+
+# A baseline with each count's range over heap layouts (what gate.sh
+# --regenerate writes): the layout is recorded, the range hides no real
+# regression (the injected pass still fails), the clean build still passes.
+expect 2 "apply to --backend sim only" -- "$bin" run --sim-heap-layout 3 --filter harness --no-out
+"$clean" run --backend sim --filter "$inj" --sim-heap-layout 5 -o layout5.json >/dev/null 2>&1 || bad "layout 5 run failed"
+expect 0 "4 benchmarks over 2 heap layouts" -- $py "$(dirname "$compare")/layout_range.py" base.json layout5.json -o ranged.json
+if $py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["cachetick"]["sim"]["heap_layout"] == 5' layout5.json; then
+  ok; else bad "the result does not record --sim-heap-layout 5"; fi
+expect 1 "REGRESSED siminject/aos/seq_64B/256KiB: instructions \+" -- $py "$compare" ranged.json slow.json
+expect 0 "Gate: passed: 4 benchmark" -- $py "$compare" ranged.json again.json
 
 # Isolation: siminject alone against siminject after simheap (base.json).
 # In one shared child simheap's leftovers moved siminject's buffers (D1 and

@@ -14,6 +14,7 @@ import unittest
 
 COMPARE = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else
                           os.path.join(os.path.dirname(__file__), "../../scripts/compare.py"))
+LAYOUT_RANGE = os.path.join(os.path.dirname(COMPARE), "layout_range.py")
 PY = "/usr/bin/python3"
 GEOMETRY = {"I1": {"size_bytes": 32768, "assoc": 8, "line_bytes": 64},
             "D1": {"size_bytes": 32768, "assoc": 8, "line_bytes": 64},
@@ -25,7 +26,7 @@ ENVIRONMENT = {"valgrind": "valgrind-3.19.0",
                "child_env": ["PATH=/usr/bin:/bin", "LC_ALL=C"]}
 
 
-def sim_doc(rows, geometry=GEOMETRY, complete=True, environment=ENVIRONMENT):
+def sim_doc(rows, geometry=GEOMETRY, complete=True, environment=ENVIRONMENT, heap_layout=0):
     """rows: name -> (instructions, d1, ll, est_cycles) per op."""
     bs = []
     for name, (ir, d1, ll, cyc) in rows.items():
@@ -36,7 +37,8 @@ def sim_doc(rows, geometry=GEOMETRY, complete=True, environment=ENVIRONMENT):
                    "cachetick": {"backend": "sim"}})
     return {"context": {}, "benchmarks": bs,
             "cachetick": {"backend": "sim", "complete": complete,
-                          "sim": {"geometry": geometry, "environment": environment}}}
+                          "sim": {"geometry": geometry, "environment": environment,
+                                  "heap_layout": heap_layout}}}
 
 
 def time_doc(rows, cachetick=True, core=None):
@@ -438,6 +440,60 @@ class CompareTest(unittest.TestCase):
         doc["benchmarks"][0] = {"name": "a/x/w/1", "run_name": "a/x/w/1", "error_occurred": True,
                                 "error_message": "boom"}
         self.assertBad(*self.run_compare(base, self.write("n.json", doc)), "failed in the new result: boom")
+
+    # ---- counts that move with the heap's layout (scripts/layout_range.py) ----
+
+    def layout_baseline(self, d1_per_layout, name="s/peer/map_key/24B"):
+        """A baseline from one sim file per heap layout, d1 misses as given."""
+        paths = [self.write(f"layout-{n}.json", sim_doc({name: (30.0, d1, 0.001, 40.0)}, heap_layout=n))
+                 for n, d1 in enumerate(d1_per_layout)]
+        out = os.path.join(self.dir.name, "baseline.json")
+        r = subprocess.run([PY, LAYOUT_RANGE, *paths, "-o", out], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"over {len(paths)} heap layouts", r.stdout)
+        return out
+
+    def test_a_count_that_moves_with_the_layout_is_judged_against_its_range(self):
+        base = self.layout_baseline([0.0085, 0.0047, 0.0274, 0.012])
+        with open(base) as f:
+            ct = json.load(f)["benchmarks"][0]["cachetick"]["layout_range"]
+        self.assertEqual((ct["layouts"], ct["d1_misses_per_op"]), ([0, 1, 2, 3], [0.0047, 0.0274]))
+        # 0.0085 -> 0.0203: +139%, a regression for the plain rule, inside the layouts' range.
+        inside = self.write("n1.json", sim_doc({"s/peer/map_key/24B": (30.0, 0.0203, 0.001, 40.0)}))
+        rc, out = self.run_compare(base, inside)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("+138.8%~", out)
+        self.assertIn("s/peer/map_key/24B d1_misses 0.0047..0.0274", out)
+        # Beyond the range by more than its width: a regression all the same.
+        beyond = self.write("n2.json", sim_doc({"s/peer/map_key/24B": (30.0, 0.06, 0.001, 40.0)}))
+        rc, out = self.run_compare(base, beyond)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("REGRESSED s/peer/map_key/24B: d1_misses", out)
+        # A count the layout does not move keeps the plain rule: +2% instructions fails.
+        more = self.write("n3.json", sim_doc({"s/peer/map_key/24B": (30.6, 0.0085, 0.001, 40.0)}))
+        rc, out = self.run_compare(base, more)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("instructions +2.0%", out)
+
+    def test_layout_range_refuses_files_that_do_not_match(self):
+        a = self.write("a.json", sim_doc({"x/y/w/1": (1, 0, 0, 1)}))
+        b = self.write("b.json", sim_doc({"x/y/w/2": (1, 0, 0, 1)}, heap_layout=1))
+        c = self.write("c.json", sim_doc({"x/y/w/1": (1, 0, 0, 1)}))
+        t = self.write("t.json", time_doc({"x/y/w/1": [1, 1, 1, 1]}))
+        out = os.path.join(self.dir.name, "out.json")
+        for files, why in (([a, b], "other benchmarks"), ([a, c], "already in the set"),
+                           ([t, a], "not a sim backend result"), ([a, "/nonexistent.json"], "no such file")):
+            r = subprocess.run([PY, LAYOUT_RANGE, *files, "-o", out], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn(why, r.stderr)
+        self.assertFalse(os.path.exists(out))
+
+    def test_a_bad_layout_range_is_bad_input(self):
+        doc = sim_doc({"x/y/w/1": (1.0, 0.5, 0, 1)})
+        doc["benchmarks"][0]["cachetick"]["layout_range"] = {"d1_misses_per_op": [0.6, 0.9]}  # misses 0.5
+        base = self.write("b.json", doc)
+        self.assertBad(*self.run_compare(base, self.write("n.json", sim_doc({"x/y/w/1": (1.0, 0.5, 0, 1)}))),
+                       "layout_range 'd1_misses_per_op'")
 
     def test_bad_options(self):
         ok = self.write("ok.json", sim_doc({"a/x/w/1": (1, 0, 0, 1)}))

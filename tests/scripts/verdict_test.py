@@ -80,6 +80,18 @@ class Rules(unittest.TestCase):
         f = vd.judge_count("d1_misses_per_op", 0.0, 0.5, self.D1)
         self.assertEqual((f.status, f.change), (vd.REGRESSION, math.inf))
 
+    def test_a_count_that_moves_with_the_layout_is_judged_against_its_range(self):
+        # Layouts gave 0.5..0.7 (width 0.2): within hi + width it is the heap's doing.
+        f = vd.judge_count("d1_misses_per_op", 0.5, 0.85, self.D1, (0.5, 0.7))
+        self.assertEqual((f.status, f.layouts), (vd.UNCHANGED, (0.5, 0.7)))
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 0.5, 0.95, self.D1, (0.5, 0.7)).status, vd.REGRESSION)
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 0.5, 0.35, self.D1, (0.5, 0.7)).status, vd.UNCHANGED)
+        self.assertEqual(vd.judge_count("d1_misses_per_op", 0.5, 0.2, self.D1, (0.5, 0.7)).status,
+                         vd.IMPROVEMENT)
+        # A range narrower than the rule changes nothing and is not shown.
+        f = vd.judge_count("d1_misses_per_op", 10.0, 10.3, self.D1, (10.0, 10.001))
+        self.assertEqual((f.status, f.layouts), (vd.REGRESSION, None))
+
     def test_a_benchmark_is_as_bad_as_its_worst_count(self):
         base = {"instructions_per_op": 100.0, "d1_misses_per_op": 1.0}
         v = vd.judge_counts(base, {"instructions_per_op": 50.0, "d1_misses_per_op": 1.5})
