@@ -76,23 +76,29 @@ RatioInterval ratio_interval(const std::vector<double>& ratios, double confidenc
   return out;
 }
 
-const char* to_string(Verdict v) {
-  switch (v) {
-    case Verdict::faster: return "faster";
-    case Verdict::slower: return "slower";
-    case Verdict::no_difference: return "no difference shown";
-  }
-  return "?";
+namespace {
+
+// Each verdict's two names, in one table: for people and for files.
+struct VerdictNames {
+  Verdict verdict;
+  const char* key;   // in result files
+  const char* text;  // on the console
+};
+constexpr VerdictNames kVerdictNames[] = {{Verdict::faster, "faster", "faster"},
+                                          {Verdict::slower, "slower", "slower"},
+                                          {Verdict::no_difference, "no_difference", "no difference shown"}};
+
+const VerdictNames& names_of(Verdict v) {
+  for (const VerdictNames& n : kVerdictNames)
+    if (n.verdict == v) return n;
+  throw std::logic_error("a verdict without names");
 }
 
-const char* verdict_key(Verdict v) {
-  switch (v) {
-    case Verdict::faster: return "faster";
-    case Verdict::slower: return "slower";
-    case Verdict::no_difference: return "no_difference";
-  }
-  return "?";
-}
+}  // namespace
+
+const char* to_string(Verdict v) { return names_of(v).text; }
+
+const char* verdict_key(Verdict v) { return names_of(v).key; }
 
 Judgement judge_ratio(const RatioInterval& r, double margin) {
   const double up = 1 + margin, down = 1 / (1 + margin);
@@ -123,9 +129,9 @@ nlohmann::json interval_json(const RatioInterval& r, const Judgement& j) {
 }
 
 Verdict verdict_from(const std::string& k) {
-  if (k == "faster") return Verdict::faster;
-  if (k == "slower") return Verdict::slower;
-  return Verdict::no_difference;
+  for (const VerdictNames& n : kVerdictNames)
+    if (k == n.key) return n.verdict;
+  throw std::invalid_argument("unknown paired verdict '" + k + "'");
 }
 
 void interval_from(const nlohmann::json& o, RatioInterval& r, Judgement& j) {
