@@ -316,26 +316,24 @@ void expect_stable(SortFn sort_fn, const std::string& what) {
     }
 }
 
-TEST(SortStability, ChunkedMergeSortPairs) {
+// Both chunked sorts keep equal keys in input order, for every chunk (fit)
+// size: 1, odd, larger, and the default (0).
+template <class Sort>
+void expect_stable_for_widths(const std::string& what, Sort sort) {
   for (std::size_t c : {std::size_t{1}, std::size_t{3}, std::size_t{100}, std::size_t{0}}) {
-    expect_stable<Rec, RecKey>(
-        [c](std::vector<Rec>& v) { chunked_merge_sort(std::span<Rec>(v), RecKey{}, c); },
-        "chunked u32 c=" + std::to_string(c));
-    expect_stable<Rec64, Rec64Key>(
-        [c](std::vector<Rec64>& v) { chunked_merge_sort(std::span<Rec64>(v), Rec64Key{}, c); },
-        "chunked u64 c=" + std::to_string(c));
+    expect_stable<Rec, RecKey>([&](std::vector<Rec>& v) { sort(std::span<Rec>(v), RecKey{}, c); },
+                               what + " u32 c=" + std::to_string(c));
+    expect_stable<Rec64, Rec64Key>([&](std::vector<Rec64>& v) { sort(std::span<Rec64>(v), Rec64Key{}, c); },
+                                   what + " u64 c=" + std::to_string(c));
   }
 }
 
+TEST(SortStability, ChunkedMergeSortPairs) {
+  expect_stable_for_widths("chunked", [](auto v, auto key, std::size_t c) { chunked_merge_sort(v, key, c); });
+}
+
 TEST(SortStability, KeyChunkedPairs) {
-  for (std::size_t f : {std::size_t{1}, std::size_t{3}, std::size_t{100}, std::size_t{0}}) {
-    expect_stable<Rec, RecKey>(
-        [f](std::vector<Rec>& v) { key_chunked_sort(std::span<Rec>(v), RecKey{}, f); },
-        "key_chunked u32 fit=" + std::to_string(f));
-    expect_stable<Rec64, Rec64Key>(
-        [f](std::vector<Rec64>& v) { key_chunked_sort(std::span<Rec64>(v), Rec64Key{}, f); },
-        "key_chunked u64 fit=" + std::to_string(f));
-  }
+  expect_stable_for_widths("key_chunked", [](auto v, auto key, std::size_t c) { key_chunked_sort(v, key, c); });
 }
 
 TEST(SortStability, RadixNaiveAndNaiveChunkedPairs) {

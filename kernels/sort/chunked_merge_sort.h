@@ -231,8 +231,8 @@ void chunked_merge_sort(T* data, std::size_t n, T* scratch, const KeyFn& key = {
   detail::chunked_sort_rec(data, scratch, n, w, 0, chunks, 0, key);
 }
 
-// Owns the scratch buffer, which only grows: sorting many arrays of similar
-// size allocates (and page-faults) once.
+// Owns its scratch buffer (GrowOnlyScratch: sorting many arrays of similar
+// size allocates and page-faults once).
 template <class T, class KeyFn = Identity>
   requires SortableBy<T, KeyFn>
 class ChunkedMergeSorter {
@@ -243,11 +243,7 @@ class ChunkedMergeSorter {
 
   void sort(std::span<T> v) {
     if (v.size() < 2) return;
-    if (v.size() > capacity_) {
-      scratch_ = std::make_unique_for_overwrite<T[]>(v.size());
-      capacity_ = v.size();
-    }
-    chunked_merge_sort(v.data(), v.size(), scratch_.get(), key_, chunk_elems_);
+    chunked_merge_sort(v.data(), v.size(), scratch_.at_least(v.size()), key_, chunk_elems_);
   }
 
   std::size_t chunk_elems() const { return chunk_elems_; }
@@ -255,8 +251,7 @@ class ChunkedMergeSorter {
  private:
   std::size_t chunk_elems_;
   KeyFn key_;
-  std::unique_ptr<T[]> scratch_;
-  std::size_t capacity_ = 0;
+  GrowOnlyScratch<T> scratch_;
 };
 
 // One-shot form: allocates scratch for this call.

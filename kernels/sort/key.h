@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -43,5 +44,24 @@ inline void check_span(const void* data, std::size_t n, const char* who) {
     throw std::invalid_argument(std::string(who) + ": null data with non-zero length");
 }
 }  // namespace detail
+
+// The scratch buffer a sorter object owns: it only grows, so sorting many
+// arrays of similar size allocates (and page-faults) once. Left
+// uninitialised: every sort writes before it reads.
+template <class T>
+class GrowOnlyScratch {
+ public:
+  T* at_least(std::size_t n) {
+    if (n > capacity_) {
+      buf_ = std::make_unique_for_overwrite<T[]>(n);
+      capacity_ = n;
+    }
+    return buf_.get();
+  }
+
+ private:
+  std::unique_ptr<T[]> buf_;
+  std::size_t capacity_ = 0;
+};
 
 }  // namespace cachetick::sort

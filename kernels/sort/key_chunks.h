@@ -129,7 +129,7 @@ void key_chunked_sort(T* data, std::size_t n, T* scratch, const KeyFn& key = {},
   detail::key_chunk_sort(data, scratch, n, fit, key);
 }
 
-// Owns the scratch buffer, which only grows (allocated and page-faulted once
+// Owns its scratch buffer (GrowOnlyScratch: allocated and page-faulted once
 // for many arrays of similar size).
 template <class T, class KeyFn = Identity>
   requires SortableBy<T, KeyFn>
@@ -140,11 +140,7 @@ class KeyChunkedSorter {
 
   void sort(std::span<T> v) {
     if (v.size() < 2) return;
-    if (v.size() > capacity_) {
-      scratch_ = std::make_unique_for_overwrite<T[]>(v.size());
-      capacity_ = v.size();
-    }
-    key_chunked_sort(v.data(), v.size(), scratch_.get(), key_, fit_);
+    key_chunked_sort(v.data(), v.size(), scratch_.at_least(v.size()), key_, fit_);
   }
 
   std::size_t fit_elems() const { return fit_; }
@@ -152,8 +148,7 @@ class KeyChunkedSorter {
  private:
   std::size_t fit_;
   KeyFn key_;
-  std::unique_ptr<T[]> scratch_;
-  std::size_t capacity_ = 0;
+  GrowOnlyScratch<T> scratch_;
 };
 
 // One-shot form: allocates scratch for this call.
