@@ -173,11 +173,12 @@ def drawn_texts(fig):
     return [t for t in texts if t.get_visible() and t.get_text().strip()]
 
 
-def text_overlaps(fig):
+def text_overlaps(fig, drawn=False):
     """Pairs of visible, non-empty texts of a figure whose boxes overlap,
     measured by matplotlib's renderer: [(text a, text b)]. Empty when every
-    label can be read."""
-    fig.canvas.draw()
+    label can be read. drawn: the caller has just drawn the figure."""
+    if not drawn:
+        fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     boxes = []
     for t in drawn_texts(fig):
