@@ -467,7 +467,7 @@ void register_malloc(const std::string& variant, const std::string& note) {
 
 CACHETICK_FAMILY(pool, "Fixed-size pools vs malloc: ns per allocation+free, 16-256 B, hot/LIFO/random/churn") {
   register_fixed("ct_pool", Role::optimised,
-                 "cachetick pool: per-page free bitmaps, address-ordered refills, 1024-block LIFO cache",
+                 "cachetick pool: per-page free bitmaps, address-ordered refills, 4096-block LIFO cache",
                  [](std::size_t n) { return std::make_unique<CtPool>(n); });
   // The previous designs stay as reference rows: one optimised variant per
   // group (the reference of paired comparisons).

@@ -28,18 +28,20 @@
 // back. A free outside the current group masks its address to find the page
 // header and sets the bit there (a dozen more instructions).
 //
-// In front of all that sits a LIFO cache: an array of the last 1024
-// freed blocks in the pool object. A free pushes while there is room, an
+// In front of all that sits a LIFO cache: an array of the last 4096
+// freed blocks in the pool object (32 KiB). A free pushes while there is room, an
 // allocation pops while there is something; only beyond that do they reach
 // the bitmaps. It is there for the hot pair: a push and a pop form a short
 // dependency chain (store, load), while the bitmap's chain runs through a
 // bit scan, a multiply and a shift (measured here: ~2 vs ~6 ns CPU per
-// pair), and a LIFO burst of up to 1024 blocks never leaves it. Bounded:
+// pair), and a LIFO burst, or a random-order free, of up to 4096 blocks
+// never leaves it (through the bitmaps a random free and its allocation
+// cost about twice as much, measured on random_4k: see kCache). Bounded:
 // blocks in it come back in free order, not address order, so it delays
-// the bitmaps' address order by at most 1024 blocks (random_1m/64B measured
-// no slower with 1024 than with 32: 26-29 vs 36-37 ns CPU, Zen 5).
+// the bitmaps' address order by at most 4096 blocks, which matters from a
+// few MiB of live blocks on, where 4096 is a fraction of a percent.
 //
-//   pool:  top_ -> slots_[1..1024] (cached free blocks, newest on top)
+//   pool:  top_ -> slots_[1..4096] (cached free blocks, newest on top)
 //          word_ (free bits of the current group), wbase_ (its block 0)
 //          cur_ -> page [ summary | next | listed | bits[] | block 0 | block 1 ... ]
 //          avail_ -> page -> page ...   (pages with free blocks, not current)
@@ -75,10 +77,14 @@ class BasicFixedPool {
  public:
   static constexpr bool kChecked = Checks;
   // Blocks the LIFO cache in front of the bitmaps holds (see the top).
-  // 1024 (8 KiB of pointers): a burst of up to 1024 allocations freed in
-  // reverse never reaches the bitmaps. 32 was measured slower (issue 20,
-  // Zen 5, CPU time, 64 B: lifo 2.4-4.3 vs 1.1-1.7 ns, boost::pool 1.5-2.1).
-  static constexpr std::size_t kCache = 1024;
+  // 4096 (32 KiB of pointers in the pool object): a burst of up to 4096
+  // allocations freed in reverse or in random order never reaches the
+  // bitmaps. 32 was measured slower on lifo (issue 20, Zen 5, CPU time,
+  // 64 B: 2.4-4.3 vs 1.1-1.7 ns with 1024); 1024 -> 4096 halves random_4k
+  // (16-256 B: 2.5-3.0 -> 1.2-1.5 ns, boost::pool 2.9-6.4), where 3 of 4
+  // frees and allocations went through the bitmaps. A random set larger
+  // than the cache pays the bitmap path again for the excess.
+  static constexpr std::size_t kCache = 4096;
   // Largest block: keeps the page size, and the index arithmetic, in range.
   static constexpr std::size_t kMaxBlock = std::size_t{1} << 26;
 

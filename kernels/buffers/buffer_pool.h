@@ -15,7 +15,7 @@
 //                 one pool per thread, no lock. It is the alloc family's
 //                 FixedPool (kernels/alloc/fixed_pool.h) with a buffer as its
 //                 block: acquire/release of the same size in a loop is a
-//                 pop and a push on the pool's 32-entry LIFO cache, and the
+//                 pop and a push on the pool's 4096-entry LIFO cache, and the
 //                 buffer handed out is the one just returned, still in L1/L2.
 //                 Lease returns it when it goes out of scope.
 //   SharedPool    the seed write-up's BufferPool, in C++: a mutex around a
