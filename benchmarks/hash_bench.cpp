@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <boost/unordered_map.hpp>
 #include <tsl/robin_map.h>
 
 #include "harness/registry.h"
@@ -180,6 +181,16 @@ struct StdAdapter : StdLikeAdapter<std::unordered_map<std::uint32_t, std::uint32
   // an 8 B bucket pointer per bucket (about one bucket per key).
   static std::size_t bytes(std::size_t n) { return n * (32 + 8); }
   static constexpr const char* note = "std::unordered_map (libstdc++): chained nodes";
+};
+
+struct BoostAdapter : StdLikeAdapter<boost::unordered_map<std::uint32_t, std::uint32_t>> {
+  static constexpr const char* name = "boost_unordered_map";
+  static constexpr Role role = Role::peer;
+  // Boost 1.74 (Debian's; boost::unordered_flat_map needs 1.81): chained
+  // nodes {next, bucket info, key, value} = 24 B in a 32 B malloc chunk,
+  // plus an 8 B bucket pointer per bucket (max load 1).
+  static std::size_t bytes(std::size_t n) { return n * (32 + 8); }
+  static constexpr const char* note = "boost::unordered_map 1.74 (chained nodes; no flat map before 1.81)";
 };
 
 struct AbslAdapter : StdLikeAdapter<absl::flat_hash_map<std::uint32_t, std::uint32_t>> {
@@ -355,7 +366,7 @@ void register_all() {
 }  // namespace
 
 CACHETICK_FAMILY(hash, "L1-sized hash tables against the hash maps people use") {
-  register_all<CtAdapter, CtScalarAdapter, NaiveAdapter, StdAdapter, AbslAdapter, RobinAdapter>();
+  register_all<CtAdapter, CtScalarAdapter, NaiveAdapter, StdAdapter, BoostAdapter, AbslAdapter, RobinAdapter>();
 }
 
 }  // namespace cachetick
