@@ -41,12 +41,13 @@ if [[ $regenerate -eq 1 ]]; then
   layouts=(0 1 2 3 4 5 6 7)
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
+  files=()
   for n in "${layouts[@]}"; do
     echo "gate.sh: heap layout $n of ${#layouts[@]}"
-    build/cachetick run --backend sim --filter "$filter" --sim-heap-layout "$n" -o "$scratch/layout-$n.json" >/dev/null
+    files+=("$scratch/layout-$n.json")
+    build/cachetick run --backend sim --filter "$filter" --sim-heap-layout "$n" -o "${files[-1]}" >/dev/null
   done
-  files=("${layouts[@]/#/$scratch/layout-}")
-  /usr/bin/python3 scripts/layout_range.py "${files[@]/%/.json}" -o "$baseline"
+  /usr/bin/python3 scripts/layout_range.py "${files[@]}" -o "$baseline"
   echo "gate.sh: baseline rewritten in $((SECONDS - start)) s: $baseline (commit it with the change)"
   exit 0
 fi

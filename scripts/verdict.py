@@ -197,8 +197,14 @@ def judge_count(name, base, new, rule, layouts=None):
         status = REGRESSION
     elif down > rule.floor and down > width and relative_change(lo, new) < -rule.tolerance:
         status = IMPROVEMENT
-    moves = width > rule.floor and relative_change(lo, hi) > rule.tolerance  # enough to fail the plain rule
-    return Figure(name, base, new, relative_change(base, new), status, (lo, hi) if moves else None)
+    return Figure(name, base, new, relative_change(base, new), status,
+                  (lo, hi) if layout_moves(rule, lo, hi) else None)
+
+
+def layout_moves(rule, lo, hi):
+    """Whether a count's range over heap layouts is wide enough to fail the
+    plain rule on its own (the gate marks such counts)."""
+    return hi - lo > rule.floor and relative_change(lo, hi) > rule.tolerance
 
 
 def judge_counts(base, new, rules=COUNT_RULES, layouts=None):

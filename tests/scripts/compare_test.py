@@ -451,6 +451,7 @@ class CompareTest(unittest.TestCase):
         r = subprocess.run([PY, LAYOUT_RANGE, *paths, "-o", out], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"over {len(paths)} heap layouts", r.stdout)
+        self.assertIn("1 count(s) move with the layout by more than the gate's rule", r.stdout)
         return out
 
     def test_a_count_that_moves_with_the_layout_is_judged_against_its_range(self):
@@ -480,8 +481,12 @@ class CompareTest(unittest.TestCase):
         b = self.write("b.json", sim_doc({"x/y/w/2": (1, 0, 0, 1)}, heap_layout=1))
         c = self.write("c.json", sim_doc({"x/y/w/1": (1, 0, 0, 1)}))
         t = self.write("t.json", time_doc({"x/y/w/1": [1, 1, 1, 1]}))
+        other = json.loads(json.dumps(GEOMETRY))
+        other["LL"]["size_bytes"] = 1 << 20
+        g = self.write("g.json", sim_doc({"x/y/w/1": (1, 0, 0, 1)}, geometry=other, heap_layout=2))
         out = os.path.join(self.dir.name, "out.json")
         for files, why in (([a, b], "other benchmarks"), ([a, c], "already in the set"),
+                           ([a, g], "simulated otherwise"),
                            ([t, a], "not a sim backend result"), ([a, "/nonexistent.json"], "no such file")):
             r = subprocess.run([PY, LAYOUT_RANGE, *files, "-o", out], capture_output=True, text=True)
             self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
