@@ -172,7 +172,7 @@ void print_time_summary(const Summary& s, double budget_ns, double unstable_cv, 
 void print_findings(const std::string& family, const std::vector<Row>& rows, double margin) {
   if (std::none_of(rows.begin(), rows.end(), [](const Row& r) { return r.paired.has_value(); })) return;
   std::printf("\nFindings: %s (ratio = variant's time / the reference's, median of paired rounds, 95%% "
-              "sign-test interval; a verdict needs the whole interval beyond +-%.0f%%)\n",
+              "sign-test interval covering each process's own median; a verdict needs the whole interval beyond +-%.0f%%)\n",
               family.c_str(), margin * 100);
   std::string last;
   for (const Row& r : rows) {
@@ -183,6 +183,11 @@ void print_findings(const std::string& family, const std::vector<Row>& rows, dou
                 r.spec->variant.c_str(), p.ratio.ratio, p.ratio.lo, p.ratio.hi, to_string(p.judgement.verdict),
                 p.judgement.detail.c_str(), p.ratio.rounds);
     if (p.dropped_disturbed) std::printf(" of %zu: disturbed ones left out", p.rounds);
+    if (p.processes > 1) std::printf("; %zu processes", p.processes);
+    if (p.widened) {
+      const auto [lo, hi] = std::minmax_element(p.process_ratios.begin(), p.process_ratios.end());
+      std::printf(", widened to their own medians %.3f-%.3f", *lo, *hi);
+    }
     if (p.disturbed_changes_verdict())
       std::printf("; with every round: %s", to_string(p.every_round_judgement.verdict));
     std::printf(")\n");

@@ -50,6 +50,44 @@ nlohmann::json gb_entries_json(const std::vector<GbRun>& runs) {
   return nlohmann::json::parse("[" + std::regex_replace(os.str(), non_finite, "\": null") + "]");
 }
 
+nlohmann::json run_to_json(const GbRun& r) {
+  nlohmann::json counters = nlohmann::json::object();
+  for (const auto& [name, c] : r.counters)
+    counters[name] = {{"value", c.value}, {"flags", static_cast<int>(c.flags)}, {"one_k", static_cast<int>(c.oneK)}};
+  return {{"name", r.run_name.function_name},
+          {"family_index", r.family_index},
+          {"per_family_instance_index", r.per_family_instance_index},
+          {"label", r.report_label},
+          {"error", r.error_occurred ? nlohmann::json(r.error_message) : nlohmann::json(nullptr)},
+          {"iterations", r.iterations},
+          {"threads", r.threads},
+          {"time_unit", static_cast<int>(r.time_unit)},
+          {"real_s", r.real_accumulated_time},
+          {"cpu_s", r.cpu_accumulated_time},
+          {"counters", counters}};
+}
+
+GbRun run_from_json(const nlohmann::json& j) {
+  GbRun r;
+  r.run_name.function_name = j.at("name").get<std::string>();
+  r.family_index = j.at("family_index").get<std::int64_t>();
+  r.per_family_instance_index = j.at("per_family_instance_index").get<std::int64_t>();
+  r.run_type = GbRun::RT_Iteration;
+  r.report_label = j.at("label").get<std::string>();
+  r.error_occurred = !j.at("error").is_null();
+  if (r.error_occurred) r.error_message = j.at("error").get<std::string>();
+  r.iterations = j.at("iterations").get<benchmark::IterationCount>();
+  r.threads = j.at("threads").get<std::int64_t>();
+  r.time_unit = static_cast<benchmark::TimeUnit>(j.at("time_unit").get<int>());
+  r.real_accumulated_time = j.at("real_s").get<double>();
+  r.cpu_accumulated_time = j.at("cpu_s").get<double>();
+  for (const auto& [name, c] : j.at("counters").items())
+    r.counters[name] = benchmark::Counter(c.at("value").get<double>(),
+                                          static_cast<benchmark::Counter::Flags>(c.at("flags").get<int>()),
+                                          static_cast<benchmark::Counter::OneK>(c.at("one_k").get<int>()));
+  return r;
+}
+
 std::vector<GbRun> aggregates_of(std::vector<GbRun>& reps) {
   // Google Benchmark's default statistics, in its order. Runs point at the
   // statistics of their benchmark instance, which is gone once its

@@ -33,6 +33,15 @@ nlohmann::json gb_entries_json(const std::vector<GbRun>& runs);
 // repetitions 0..n-1 of n. Empty for fewer than two runs.
 std::vector<GbRun> aggregates_of(std::vector<GbRun>& repetitions);
 
+// One iteration run as JSON and back, for a run measured in another
+// process (a group's rounds come from several: harness/rounds.h): its
+// name, times, iterations, counters (value and flags) and error. Not its
+// allocation pass (memory_result: the process's own records), nor a
+// complexity or aggregate's fields. run_from_json throws
+// nlohmann::json::exception on a malformed run.
+nlohmann::json run_to_json(const GbRun& r);
+GbRun run_from_json(const nlohmann::json& j);
+
 // Hands on what RunSpecifiedBenchmarks reports, as it comes: each call of
 // ReportRuns is one benchmark's repetitions, or its aggregates. One collector
 // may serve several RunSpecifiedBenchmarks calls (ReportContext comes once

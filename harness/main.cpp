@@ -70,6 +70,11 @@ CLI::App* add_run_command(CLI::App& app, cachetick::RunOptions& ro, std::string&
   run->add_option("--group-cap", ro.group_cap_s,
                   "Seconds per group after which its rounds stop anyway (default 4, 0.15 with --quick)")
       ->check(CLI::Range(0.001, 3600.0));
+  run->add_option("--processes", ro.processes,
+                  "Processes per paired group, one after another, whose rounds are paired together "
+                  "(default 3, 2 with --quick): what is fixed for a process, such as its physical pages, "
+                  "then counts in the interval")
+      ->check(CLI::Range(1, 64));
   run->add_option("--margin", ro.margin,
                   "Ratios whose interval lies within 1 +- this are 'no difference shown' (a fraction)")
       ->check(CLI::Range(0.0, 0.5))

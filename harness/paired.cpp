@@ -163,6 +163,9 @@ nlohmann::json to_json(const PairedFigures& p) {
   o["dropped_disturbed"] = p.dropped_disturbed;
   o["every_round"] = interval_json(p.every_round, p.every_round_judgement);
   o["disturbed_changes_verdict"] = p.disturbed_changes_verdict();
+  o["processes"] = p.processes;
+  o["process_ratios"] = p.process_ratios;
+  o["widened_by_processes"] = p.widened;
   return o;
 }
 
@@ -176,8 +179,38 @@ PairedFigures paired_from_json(const nlohmann::json& j) {
   p.shared_rounds = j.at("shared_rounds").get<std::size_t>();
   p.preempted_rounds = j.at("preempted_rounds").get<std::size_t>();
   p.dropped_disturbed = j.at("dropped_disturbed").get<bool>();
+  p.processes = j.value("processes", std::size_t{1});  // files from before processes: one
+  p.process_ratios = j.value("process_ratios", std::vector<double>{});
+  p.widened = j.value("widened_by_processes", false);
   return p;
 }
+
+namespace {
+
+// Each process's median of the ratios `use` keeps.
+std::vector<double> process_medians(const std::vector<double>& ratios, const std::vector<RoundFlags>& flags,
+                                    const std::vector<bool>& use, std::size_t processes) {
+  std::vector<double> out;
+  for (std::size_t p = 0; p < processes; ++p) {
+    std::vector<double> mine;
+    for (std::size_t i = 0; i < ratios.size(); ++i)
+      if (use[i] && flags[i].process == p) mine.push_back(ratios[i]);
+    if (!mine.empty()) out.push_back(ratio_interval(mine).ratio);  // its median, as the headline's
+  }
+  return out;
+}
+
+// Widens a valid interval to cover every process's median; true if it moved.
+bool cover(RatioInterval& r, const std::vector<double>& medians) {
+  if (!r.valid || medians.size() < 2) return false;
+  const auto [lo, hi] = std::minmax_element(medians.begin(), medians.end());
+  const bool moved = *lo < r.lo || *hi > r.hi;
+  r.lo = std::min(r.lo, *lo);
+  r.hi = std::max(r.hi, *hi);
+  return moved;
+}
+
+}  // namespace
 
 PairedFigures pair_rounds(const std::string& reference, const std::vector<double>& variant_ns,
                           const std::vector<double>& reference_ns, const std::vector<RoundFlags>& flags,
@@ -189,18 +222,26 @@ PairedFigures pair_rounds(const std::string& reference, const std::vector<double
   p.margin = margin;
   p.rounds = variant_ns.size();
   std::vector<double> all, clean;
+  std::vector<bool> is_clean;
   for (std::size_t i = 0; i < variant_ns.size(); ++i) {
     const double r = variant_ns[i] / reference_ns[i];
     all.push_back(r);
     p.shared_rounds += flags[i].shared;
     p.preempted_rounds += flags[i].preempted;
-    if (!flags[i].shared && !flags[i].preempted) clean.push_back(r);
+    is_clean.push_back(!flags[i].shared && !flags[i].preempted);
+    if (is_clean.back()) clean.push_back(r);
+    p.processes = std::max(p.processes, flags[i].process + 1);
   }
-  p.every_round = ratio_interval(all, confidence);
-  p.every_round_judgement = judge_ratio(p.every_round, margin);
   p.dropped_disturbed = clean.size() < all.size() && clean.size() >= min_rounds(confidence);
-  p.ratio = p.dropped_disturbed ? ratio_interval(clean, confidence) : p.every_round;
-  p.judgement = p.dropped_disturbed ? judge_ratio(p.ratio, margin) : p.every_round_judgement;
+  const std::vector<bool> every(all.size(), true);
+  p.every_round = ratio_interval(all, confidence);
+  cover(p.every_round, process_medians(all, flags, every, p.processes));
+  p.every_round_judgement = judge_ratio(p.every_round, margin);
+  const std::vector<bool>& used = p.dropped_disturbed ? is_clean : every;
+  p.ratio = ratio_interval(p.dropped_disturbed ? clean : all, confidence);
+  if (p.processes > 1) p.process_ratios = process_medians(all, flags, used, p.processes);
+  p.widened = cover(p.ratio, p.process_ratios);
+  p.judgement = judge_ratio(p.ratio, margin);
   return p;
 }
 

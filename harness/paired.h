@@ -94,8 +94,22 @@ bool narrow_enough(const std::vector<RatioInterval>& intervals, double target);
 // leaves disturbed rounds out when at least min_rounds() clean ones
 // remain, and says how many it dropped; the interval over every round is
 // kept beside it, with whether its verdict differs.
+//
+// Processes: a group's rounds may come from several processes (timed.cpp
+// runs each group in --processes of them, one after another). Within a
+// process the rounds are paired, but some effects are fixed for a whole
+// process and differ between processes: which physical pages its memory
+// got (and so which L2 sets and DRAM banks a table maps to), where its
+// heap landed. On our Zen 5 guest hash/chain/32768's naive/ct ratio read
+// 0.904, 1.031, 1.083, 1.096, 1.102, 1.115, 1.153 in seven processes, each
+// with a +-2-5% interval: a verdict from one process flipped between runs.
+// The sign-test interval over the pooled rounds does not see that
+// component, so with several processes the headline interval is widened
+// to cover every process's own median ratio: faster or slower then needs
+// every process to agree beyond the margin.
 struct RoundFlags {
   bool shared = false, preempted = false;
+  std::size_t process = 0;  // which of the group's processes ran the round
 };
 struct PairedFigures {
   std::string reference;  // the reference variant's name (Spec::variant)
@@ -107,6 +121,9 @@ struct PairedFigures {
   bool dropped_disturbed = false;  // the headline left the disturbed rounds out
   RatioInterval every_round;       // with the disturbed rounds
   Judgement every_round_judgement;
+  std::size_t processes = 1;           // how many processes the rounds came from
+  std::vector<double> process_ratios;  // each process's median ratio (the headline's rounds), when > 1
+  bool widened = false;                // the headline interval was widened to cover them
   bool disturbed_changes_verdict() const { return every_round_judgement.verdict != judgement.verdict; }
 };
 // Sizes must match (else std::invalid_argument).

@@ -72,8 +72,10 @@ RoundFlags flags_of(const GbRun& a, const GbRun& b, double below) {
   return {shared(a, below) || shared(b, below), preempted(a) || preempted(b)};
 }
 
-// Every live variant against the reference over the rounds so far.
-std::vector<PairedFigures> pair_all(const std::vector<Variant>& vs, const Variant& ref, const RoundsOptions& o) {
+// Every live variant against the reference over the rounds so far;
+// `process[r]`: which process ran round r (empty: all this one).
+std::vector<PairedFigures> pair_all(const std::vector<Variant>& vs, const Variant& ref, const RoundsOptions& o,
+                                    const std::vector<std::size_t>& process = {}) {
   std::vector<PairedFigures> out;
   for (const Variant& v : vs) {
     if (&v == &ref || v.failed) continue;
@@ -83,6 +85,7 @@ std::vector<PairedFigures> pair_all(const std::vector<Variant>& vs, const Varian
       a.push_back(ns_of(v.rounds[r], v.e->spec));
       b.push_back(ns_of(ref.rounds[r], ref.e->spec));
       fl.push_back(flags_of(v.rounds[r], ref.rounds[r], o.shared_below));
+      if (r < process.size()) fl.back().process = process[r];
     }
     out.push_back(pair_rounds(ref.e->spec.variant, a, b, fl, o.margin, o.confidence));
   }
@@ -147,30 +150,113 @@ Stop should_stop(const std::vector<Variant>& vs, const Variant* ref, std::size_t
   return s;
 }
 
-nlohmann::json group_block(const Group& g, const std::vector<Variant>& vs, const Variant& ref, std::size_t rounds,
-                           const Stop& stop, double seconds, const RoundsOptions& o) {
+// One process's part of a group: its warm-up and rounds.
+struct Share {
+  std::vector<Variant> vs;
+  std::size_t rounds = 0;
+  Stop stop;
+  double seconds = 0;
+  nlohmann::json gb_context;
+};
+
+// What each process runs: the group's cap and round limit split between
+// the processes (each still runs the rounds an interval needs).
+RoundsOptions share_of(const RoundsOptions& o) {
+  RoundsOptions s = o;
+  const std::size_t p = std::max<std::size_t>(o.processes, 1);
+  s.cap_s = o.cap_s / static_cast<double>(p);
+  s.max_rounds = std::max((o.max_rounds + p - 1) / p, std::max(o.min_rounds, min_rounds(o.confidence)));
+  return s;
+}
+
+// The batch iterations the first process chose (its share's JSON, or
+// null): every process's batches then run as many iterations, as Google
+// Benchmark's statistics require of a row's repetitions, and a round is a
+// round of the same length everywhere.
+void keep_iterations(std::vector<Variant>& vs, const nlohmann::json& first) {
+  if (first.is_null()) return;
+  for (const auto& jv : first.at("variants"))
+    for (Variant& v : vs)
+      if (!v.failed && v.e->spec.name() == jv.at("name") && jv.at("iterations").get<std::int64_t>() > 0)
+        v.iters = jv.at("iterations").get<std::int64_t>();
+}
+
+Share measure_share_here(const Group& g, const RoundsOptions& o, const nlohmann::json& first) {
+  const auto t0 = Clock::now();
+  Share sh;
+  for (const Entry* e : g.variants) sh.vs.push_back({e, 0, {}, {}, false});
+  const Variant* ref = nullptr;
+  for (const Variant& v : sh.vs)
+    if (g.reference && v.e == g.reference) ref = &v;
+  warm_up(sh.vs, o, sh.gb_context);
+  keep_iterations(sh.vs, first);
+  while (std::any_of(sh.vs.begin(), sh.vs.end(), [](const Variant& v) { return !v.failed; })) {
+    run_round(sh.vs, sh.rounds, sh.gb_context);
+    ++sh.rounds;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    sh.stop = should_stop(sh.vs, ref, sh.rounds, elapsed, o);
+    if (!sh.stop.why.empty()) break;
+  }
+  sh.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return sh;
+}
+
+// Another process's share, added to this one's: its rounds go first (it
+// ran first) and `process` records whose each round is. A variant that
+// failed there fails here, with that error.
+void merge_share(std::vector<Variant>& vs, const nlohmann::json& j, std::size_t index,
+                 std::vector<std::size_t>& process) {
+  const std::size_t n = j.at("rounds").get<std::size_t>();
+  process.insert(process.begin(), n, index);
+  for (const auto& jv : j.at("variants")) {
+    auto v = std::find_if(vs.begin(), vs.end(), [&](const Variant& x) { return x.e->spec.name() == jv.at("name"); });
+    if (v == vs.end()) throw std::runtime_error("a process measured a variant the group lacks: " + jv.dump());
+    if (v->failed) continue;
+    if (!jv.at("error_run").is_null()) {
+      v->failed = true;
+      v->warm = run_from_json(jv.at("error_run"));
+      v->rounds.clear();
+      continue;
+    }
+    std::vector<GbRun> theirs;
+    for (const auto& r : jv.at("rounds")) theirs.push_back(run_from_json(r));
+    v->rounds.insert(v->rounds.begin(), theirs.begin(), theirs.end());
+  }
+}
+
+nlohmann::json group_block(const Group& g, const std::vector<Variant>& vs, const Variant& ref,
+                           const std::vector<PairedFigures>& pairs, const nlohmann::json& processes,
+                           const RoundsOptions& o) {
   nlohmann::json names = nlohmann::json::array();
-  std::size_t shared_rounds = 0, preempted_rounds = 0;
+  std::size_t shared_rounds = 0, preempted_rounds = 0, rounds = 0;
+  double seconds = 0, half_width = 0;
+  std::string stop = "narrow";
   for (const Variant& v : vs)
     if (!v.failed) names.push_back(v.e->spec.variant);
   auto any = [&](std::size_t r, auto pred) {
     return std::any_of(vs.begin(), vs.end(),
                        [&](const Variant& v) { return !v.failed && r < v.rounds.size() && pred(v.rounds[r]); });
   };
+  for (const auto& p : processes) {
+    rounds += p.at("rounds").get<std::size_t>();
+    seconds += p.at("seconds").get<double>();
+    if (stop == "narrow") stop = p.at("stop").get<std::string>();  // the first process that did not get narrow
+  }
   for (std::size_t r = 0; r < rounds; ++r) {
     shared_rounds += any(r, [&](const GbRun& x) { return shared(x, o.shared_below); });
     preempted_rounds += any(r, [](const GbRun& x) { return preempted(x); });
   }
+  for (const PairedFigures& p : pairs) half_width = std::max(half_width, p.ratio.half_width());
   return {{"family", g.family}, {"workload", g.workload}, {"size_label", g.size_label},
           {"reference", ref.e->spec.variant}, {"variants", names}, {"rounds", rounds},
-          {"stop", stop.why}, {"half_width", stop.half_width}, {"target", o.target},
+          {"stop", stop}, {"half_width", half_width}, {"target", o.target},
           {"seconds", seconds}, {"shared_rounds", shared_rounds},
-          {"preempted_rounds", preempted_rounds}};
+          {"preempted_rounds", preempted_rounds}, {"processes", processes}};
 }
 
 // The rows, built by the reporter as if Google Benchmark had run each
 // variant's rounds as repetitions, and each paired row's block.
-nlohmann::json build_answer(std::vector<Variant>& vs, const Variant* ref, const RoundsOptions& o,
+nlohmann::json build_answer(std::vector<Variant>& vs, const std::vector<PairedFigures>& pairs, const Variant* ref,
                             ReportOptions ro) {
   ResultDocument doc(RunContext{}, "");
   Reporter rep(doc, ro);
@@ -186,7 +272,6 @@ nlohmann::json build_answer(std::vector<Variant>& vs, const Variant* ref, const 
   }
   std::vector<Row> rows = doc.rows();
   nlohmann::json entries = doc.to_json(false)["benchmarks"];
-  std::vector<PairedFigures> pairs = (ref && !ref->failed) ? pair_all(vs, *ref, o) : std::vector<PairedFigures>{};
   std::size_t k = 0;
   for (const Variant& v : vs) {
     if (!ref || ref->failed || &v == ref || v.failed) continue;
@@ -204,44 +289,58 @@ nlohmann::json build_answer(std::vector<Variant>& vs, const Variant* ref, const 
   return out;
 }
 
+nlohmann::json share_summary(const Share& sh) {
+  return {{"rounds", sh.rounds}, {"stop", sh.stop.why}, {"half_width", sh.stop.half_width},
+          {"seconds", sh.seconds}};
+}
+
 }  // namespace
 
-nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const ReportOptions& ro) {
-  const auto t0 = Clock::now();
-  std::vector<Variant> vs;
-  for (const Entry* e : g.variants) vs.push_back({e, 0, {}, {}, false});
-  const Variant* ref = nullptr;
-  for (const Variant& v : vs)
-    if (g.reference && v.e == g.reference) ref = &v;
-  nlohmann::json ctx;
-  warm_up(vs, o, ctx);
-  std::size_t done = 0;
-  Stop stop;
-  while (std::any_of(vs.begin(), vs.end(), [](const Variant& v) { return !v.failed; })) {
-    run_round(vs, done, ctx);
-    ++done;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-    stop = should_stop(vs, ref, done, elapsed, o);
-    if (!stop.why.empty()) break;
+nlohmann::json measure_share(const Group& g, const RoundsOptions& o, const nlohmann::json& first) {
+  const Share sh = measure_share_here(g, share_of(o), first);
+  nlohmann::json out = share_summary(sh);
+  out["variants"] = nlohmann::json::array();
+  for (const Variant& v : sh.vs) {
+    nlohmann::json rounds = nlohmann::json::array();
+    for (const GbRun& r : v.rounds) rounds.push_back(run_to_json(r));
+    out["variants"].push_back({{"name", v.e->spec.name()}, {"iterations", v.iters},
+                               {"error_run", v.failed ? run_to_json(v.warm) : nlohmann::json(nullptr)},
+                               {"rounds", rounds}});
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  nlohmann::json out = build_answer(vs, ref, o, ro);
-  out["gb_context"] = ctx;
-  out["group"] = (ref && !ref->failed) ? group_block(g, vs, *ref, done, stop, seconds, o) : nlohmann::json(nullptr);
   return out;
 }
 
+nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const ReportOptions& ro,
+                             const std::vector<nlohmann::json>& others) {
+  Share sh = measure_share_here(g, share_of(o), others.empty() ? nlohmann::json() : others.front());
+  std::vector<std::size_t> process(sh.rounds, others.size());
+  nlohmann::json processes = nlohmann::json::array();
+  for (std::size_t i = others.size(); i-- > 0;) merge_share(sh.vs, others[i], i, process);
+  for (const auto& j : others) processes.push_back(nlohmann::json{{"rounds", j.at("rounds")}, {"stop", j.at("stop")}, {"half_width", j.at("half_width")}, {"seconds", j.at("seconds")}});
+  processes.push_back(share_summary(sh));
+  const Variant* ref = nullptr;
+  for (const Variant& v : sh.vs)
+    if (g.reference && v.e == g.reference) ref = &v;
+  const std::vector<PairedFigures> pairs =
+      (ref && !ref->failed) ? pair_all(sh.vs, *ref, o, process) : std::vector<PairedFigures>{};
+  nlohmann::json out = build_answer(sh.vs, pairs, ref, ro);
+  out["gb_context"] = sh.gb_context;
+  out["group"] = (ref && !ref->failed) ? group_block(g, sh.vs, *ref, pairs, processes, o) : nlohmann::json(nullptr);
+  return out;
+}
 nlohmann::json to_json(const RoundsOptions& o) {
   return {{"target", o.target}, {"group_cap_s", o.cap_s}, {"margin", o.margin},
           {"confidence", o.confidence}, {"min_rounds", std::max(o.min_rounds, min_rounds(o.confidence))},
           {"max_rounds", o.max_rounds}, {"batch_s", o.batch_s}, {"shared_below", o.shared_below},
+          {"processes", o.processes},
           {"method",
-           "each comparison group (family/workload/size) in its own process, measured in rounds: every "
-           "variant one batch per round, the order rotating (Latin square, reversed every other cycle); "
-           "per round the variant's ns/op over the reference's; the ratio is the median over rounds with "
-           "a distribution-free sign-test interval; faster/slower only when the whole interval lies beyond "
-           "+-margin, else no difference shown; rounds stop when every interval is within +-target or at "
-           "the group's time cap"}};
+           "each comparison group (family/workload/size) measured in rounds in `processes` fresh processes "
+           "one after another: every variant one batch per round, the order rotating (Latin square, "
+           "reversed every other cycle); per round the variant's ns/op over the reference's; the ratio is "
+           "the median over every process's rounds with a distribution-free sign-test interval, widened "
+           "to cover each process's own median; faster/slower only when the whole interval lies beyond "
+           "+-margin, else no difference shown; each process's rounds stop when every interval is within "
+           "+-target or at its share of the group's time cap"}};
 }
 
 }  // namespace cachetick

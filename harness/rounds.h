@@ -15,11 +15,18 @@
 //      reference, with its sign-test interval; stop when every half width
 //      is within the target, else at the group's time cap, else at
 //      max_rounds.
+//   4. Processes: steps 1-3 run in `processes` processes one after another
+//      (each with its share of the cap and of max_rounds), and the rounds
+//      of all are paired together; paired.h says why (what is fixed for a
+//      process - its physical pages - differs between processes) and how
+//      the interval covers it. The group's own process forks the others
+//      before it measures anything, so each starts from the same state.
 // Each round is one Google Benchmark invocation, so every row keeps Google
 // Benchmark's shape: one iteration entry per round, then its aggregates.
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,13 +44,23 @@ struct RoundsOptions {
   double confidence = 0.95;
   double batch_s = 0.01;        // the warm-up's time per batch (Google Benchmark's min time)
   double shared_below = 0.8;    // core share below this: a shared round
+  std::size_t processes = 3;    // a paired group's rounds come from this many processes
 };
 
-// Measures `g` and builds its rows with `ro` (not printed). The answer:
-// {"entries": [Google Benchmark entries with cachetick blocks],
-//  "rows": [row_to_json], "group": the document's group block or null,
-//  "gb_context": Google Benchmark's context}.
-nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const ReportOptions& ro);
+// One process's share of `g` (warm-up and rounds), as JSON for the
+// group's own process: {"rounds", "stop", "half_width", "seconds",
+// "variants": [{"name", "error_run" (null unless it failed), "rounds":
+// [gb_runs.h run_to_json]}]}. `first`: the first process's answer (null in
+// the first process), whose batch iterations every later process keeps.
+nlohmann::json measure_share(const Group& g, const RoundsOptions& o, const nlohmann::json& first = nullptr);
+
+// Measures this process's share of `g`, adds the `others` (measure_share's
+// answers from the processes that ran before) and builds the rows with
+// `ro` (not printed). The answer: {"entries": [Google Benchmark entries
+// with cachetick blocks], "rows": [row_to_json], "group": the document's
+// group block or null, "gb_context": Google Benchmark's context}.
+nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const ReportOptions& ro,
+                             const std::vector<nlohmann::json>& others = {});
 
 // The options as the document records them (its "paired" block).
 nlohmann::json to_json(const RoundsOptions& o);

@@ -20,6 +20,7 @@ struct RunOptions {
   double rounds_target = 0.03;        // time: stop when every interval is within +-this
   double group_cap_s = 0;             // time: seconds per group before stopping anyway; 0 = default
   double margin = 0.03;               // time: a ratio within +-margin is "no difference"
+  int processes = 0;                  // time: processes per paired group; 0 = default (3, 2 with --quick)
   bool unpaired = false;              // time: allow groups that cannot be paired
   bool large = false;                 // time: keep working sets above kDefaultMaxWorkingSet
   bool quick = false;                 // smoke run: small sizes, short runs, 1 repetition

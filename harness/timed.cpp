@@ -172,6 +172,7 @@ RoundsOptions rounds_options(const RunOptions& o) {
   r.margin = o.margin;
   r.batch_s = o.quick ? std::min(o.min_time, 0.001) : o.min_time;
   r.shared_below = kSharedCoreBelow;
+  r.processes = static_cast<std::size_t>(o.processes > 0 ? o.processes : (o.quick ? 2 : 3));
   return r;
 }
 
@@ -215,14 +216,32 @@ void print_progress(const Group& g, const nlohmann::json& block, double seconds)
                  g.unpaired_why.c_str(), seconds);
 }
 
+// A paired group's other processes (rounds.h step 4), forked from the
+// group's process before it opens a counter or measures anything: each
+// starts from the state the group's own process starts from.
+std::vector<nlohmann::json> measure_other_shares(const Group& g, const std::string& counters,
+                                                 const RoundsOptions& ropt) {
+  std::vector<nlohmann::json> others;
+  for (std::size_t p = 1; g.paired() && p < ropt.processes; ++p) {
+    const ChildAnswer a = run_in_child([&](int&) {
+      CounterSession session(counters);
+      return measure_share(g, ropt, others.empty() ? nlohmann::json() : others.front());
+    });
+    if (!a.ok) throw std::runtime_error("process " + std::to_string(p) + " of the group: " + a.why);
+    others.push_back(a.answer);
+  }
+  return others;
+}
+
 // One group in its own process (child.h says why); its rows join the
 // document and `rows` (the family's, printed when the family is done).
 void measure_in_child(ResultDocument& doc, const Group& g, const std::string& counters, const RoundsOptions& ropt,
                       const ReportOptions& ro, std::vector<Row>& rows) {
   const auto t0 = std::chrono::steady_clock::now();
   const ChildAnswer a = run_in_child([&](int&) {
+    const std::vector<nlohmann::json> others = measure_other_shares(g, counters, ropt);
     CounterSession session(counters);
-    return measure_group(g, ropt, ro);
+    return measure_group(g, ropt, ro, others);
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.ok && g_interrupted) return;  // the signal ended it: not a failure of the group

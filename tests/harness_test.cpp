@@ -16,6 +16,7 @@
 
 #include "harness/atomic_file.h"
 #include "harness/context.h"
+#include "harness/gb_runs.h"
 #include "harness/core_share.h"
 #include "harness/pretend.h"
 #include "harness/probe.h"
@@ -609,4 +610,42 @@ TEST(Result, RowsAppendAcrossInvocationsAndEntriesKeepTheSpec) {
   EXPECT_EQ(ct["working_set_bytes"], 4096);
   EXPECT_EQ(ct["backend"], "time");
   EXPECT_FALSE(ct.contains("bytes_per_op"));  // 0 = not a streaming row
+}
+
+// A round measured in another process of the group comes back as JSON
+// (harness/gb_runs.h): what the rows and the pairing read must survive.
+TEST(RunJson, RoundTripsWhatTheRowsRead) {
+  GbRun r;
+  r.run_name.function_name = "hash/ct/miss/4096";
+  r.family_index = 7;
+  r.per_family_instance_index = 2;
+  r.report_label = "label";
+  r.iterations = 123456;
+  r.threads = 1;
+  r.time_unit = benchmark::kNanosecond;
+  r.real_accumulated_time = 0.0021;
+  r.cpu_accumulated_time = 0.0020;
+  r.counters["core_share"] = benchmark::Counter(0.93);
+  r.counters["task-clock"] = benchmark::Counter(5.5, benchmark::Counter::kAvgIterations, benchmark::Counter::kIs1024);
+  const GbRun back = run_from_json(nlohmann::json::parse(run_to_json(r).dump()));
+  EXPECT_EQ(back.run_name.function_name, r.run_name.function_name);
+  EXPECT_EQ(back.family_index, 7);
+  EXPECT_EQ(back.per_family_instance_index, 2);
+  EXPECT_EQ(back.report_label, "label");
+  EXPECT_EQ(back.iterations, 123456);
+  EXPECT_DOUBLE_EQ(back.real_accumulated_time, 0.0021);
+  EXPECT_DOUBLE_EQ(back.cpu_accumulated_time, 0.0020);
+  EXPECT_EQ(back.time_unit, benchmark::kNanosecond);
+  EXPECT_FALSE(back.error_occurred);
+  ASSERT_EQ(back.counters.size(), 2u);
+  EXPECT_DOUBLE_EQ(back.counters.at("core_share").value, 0.93);
+  EXPECT_EQ(back.counters.at("task-clock").flags, benchmark::Counter::kAvgIterations);
+  EXPECT_EQ(back.counters.at("task-clock").oneK, benchmark::Counter::kIs1024);
+  EXPECT_EQ(back.memory_result, nullptr);  // the allocation pass stays with its process
+  r.error_occurred = true;
+  r.error_message = "set-up failed";
+  const GbRun err = run_from_json(run_to_json(r));
+  EXPECT_TRUE(err.error_occurred);
+  EXPECT_EQ(err.error_message, "set-up failed");
+  EXPECT_THROW(run_from_json(nlohmann::json{{"name", "x"}}), nlohmann::json::exception);
 }

@@ -130,3 +130,102 @@ TEST(PairedStop, StopsWhenEveryIntervalIsNarrow) {
   EXPECT_FALSE(narrow_enough({a, b}, 0.5));
   EXPECT_TRUE(narrow_enough({}, 0.03));
 }
+
+namespace {
+
+// Rounds of `per` ratios around each process's centre (multiplicative
+// noise of +-1%), as pair_rounds takes them: variant and reference ns.
+struct Series {
+  std::vector<double> variant, reference;
+  std::vector<RoundFlags> flags;
+};
+Series rounds_around(const std::vector<double>& centres, std::size_t per, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> noise(0.99, 1.01);
+  Series s;
+  for (std::size_t p = 0; p < centres.size(); ++p)
+    for (std::size_t i = 0; i < per; ++i) {
+      s.reference.push_back(10.0);
+      s.variant.push_back(10.0 * centres[p] * noise(rng));
+      s.flags.push_back({false, false, p});
+    }
+  return s;
+}
+
+}  // namespace
+
+TEST(PairedProcesses, OneProcessIsThePlainSignTestInterval) {
+  const Series s = rounds_around({1.2}, 20, 1);
+  const PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < s.variant.size(); ++i) ratios.push_back(s.variant[i] / s.reference[i]);
+  const RatioInterval plain = ratio_interval(ratios);
+  EXPECT_EQ(p.processes, 1u);
+  EXPECT_TRUE(p.process_ratios.empty());
+  EXPECT_FALSE(p.widened);
+  EXPECT_DOUBLE_EQ(p.ratio.lo, plain.lo);
+  EXPECT_DOUBLE_EQ(p.ratio.hi, plain.hi);
+  EXPECT_EQ(p.judgement.verdict, Verdict::slower);
+}
+
+// The case that made processes necessary: each process's own rounds are
+// narrow, but the processes disagree (0.90, 1.00, 1.10: what one
+// process's physical pages give). One process alone would say faster or
+// slower; together the interval covers every process's median, so no
+// difference is shown.
+TEST(PairedProcesses, DisagreeingProcessesWidenTheIntervalToNoDifference) {
+  const Series s = rounds_around({0.90, 1.00, 1.10}, 12, 2);
+  const PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  ASSERT_EQ(p.processes, 3u);
+  ASSERT_EQ(p.process_ratios.size(), 3u);
+  EXPECT_NEAR(p.process_ratios[0], 0.90, 0.01);
+  EXPECT_NEAR(p.process_ratios[2], 1.10, 0.012);
+  EXPECT_TRUE(p.widened);
+  EXPECT_LE(p.ratio.lo, p.process_ratios[0]);
+  EXPECT_GE(p.ratio.hi, p.process_ratios[2]);
+  EXPECT_EQ(p.judgement.verdict, Verdict::no_difference);
+  EXPECT_LE(p.every_round.lo, p.process_ratios[0]);  // the every-round interval is widened alike
+  // Each process alone would have called it.
+  const Series first = rounds_around({0.90}, 12, 2);
+  EXPECT_EQ(pair_rounds("ct", first.variant, first.reference, first.flags, 0.03).judgement.verdict,
+            Verdict::faster);
+}
+
+TEST(PairedProcesses, AgreeingProcessesKeepTheirVerdict) {
+  const Series s = rounds_around({1.50, 1.52, 1.49}, 10, 3);
+  const PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  EXPECT_EQ(p.processes, 3u);
+  EXPECT_EQ(p.judgement.verdict, Verdict::slower);
+  EXPECT_GE(p.ratio.lo, 1.45);
+  EXPECT_LE(p.ratio.hi, 1.55);
+}
+
+TEST(PairedProcesses, DisturbedRoundsLeaveEachProcessMedianToo) {
+  Series s = rounds_around({1.30, 1.31}, 10, 4);
+  for (std::size_t i = 0; i < 3; ++i) {  // three wild rounds in process 1, flagged shared
+    s.variant[10 + i] = 40.0;
+    s.flags[10 + i].shared = true;
+  }
+  const PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  EXPECT_TRUE(p.dropped_disturbed);
+  ASSERT_EQ(p.process_ratios.size(), 2u);
+  EXPECT_NEAR(p.process_ratios[1], 1.31, 0.02);  // the flagged rounds are not in its median
+  EXPECT_EQ(p.judgement.verdict, Verdict::slower);
+}
+
+TEST(PairedProcesses, FileBlockRoundTrips) {
+  const Series s = rounds_around({0.90, 1.00, 1.10}, 8, 5);
+  const PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  const PairedFigures back = paired_from_json(to_json(p));
+  EXPECT_EQ(back.processes, 3u);
+  EXPECT_EQ(back.process_ratios, p.process_ratios);
+  EXPECT_TRUE(back.widened);
+  EXPECT_DOUBLE_EQ(back.ratio.lo, p.ratio.lo);
+  // A block written before processes existed reads as one process.
+  nlohmann::json old = to_json(p);
+  old.erase("processes");
+  old.erase("process_ratios");
+  old.erase("widened_by_processes");
+  EXPECT_EQ(paired_from_json(old).processes, 1u);
+  EXPECT_FALSE(paired_from_json(old).widened);
+}
