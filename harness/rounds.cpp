@@ -133,20 +133,23 @@ struct Stop {
   double half_width = 0;
 };
 
+// `o` is one process's share (share_of): its min_rounds the process's part
+// of the group's minimum, its cap and max_rounds its part of the group's.
 Stop should_stop(const std::vector<Variant>& vs, const Variant* ref, std::size_t done, double elapsed,
                  const RoundsOptions& o) {
-  const std::size_t need = ref ? std::max(o.min_rounds, min_rounds(o.confidence)) : o.min_rounds;
   Stop s;
-  if (done < need) return s;
+  if (done < o.min_rounds) return s;
   if (!ref || ref->failed) return {"rounds", 0};
-  std::vector<RatioInterval> iv;
-  for (const PairedFigures& p : pair_all(vs, *ref, o)) {
-    iv.push_back(p.ratio);
-    s.half_width = std::max(s.half_width, p.ratio.half_width());
+  if (done >= min_rounds(o.confidence)) {  // this process's own intervals exist: narrow yet?
+    std::vector<RatioInterval> iv;
+    for (const PairedFigures& p : pair_all(vs, *ref, o)) {
+      iv.push_back(p.ratio);
+      s.half_width = std::max(s.half_width, p.ratio.half_width());
+    }
+    if (narrow_enough(iv, o.target)) s.why = "narrow";
   }
-  if (narrow_enough(iv, o.target)) s.why = "narrow";
-  else if (elapsed >= o.cap_s) s.why = "cap";
-  else if (done >= o.max_rounds) s.why = "max_rounds";
+  if (s.why.empty() && elapsed >= o.cap_s) s.why = "cap";
+  else if (s.why.empty() && done >= o.max_rounds) s.why = "max_rounds";
   return s;
 }
 
@@ -159,13 +162,19 @@ struct Share {
   nlohmann::json gb_context;
 };
 
-// What each process runs: the group's cap and round limit split between
-// the processes (each still runs the rounds an interval needs).
-RoundsOptions share_of(const RoundsOptions& o) {
+// What each of a group's `n` processes runs: its part of the group's
+// minimum, cap and round limit. A cheap group still runs the 6 rounds an
+// interval needs in every process (then stops when narrow); a DRAM-scale
+// group, whose rounds take seconds, stops at its cap after 2 rounds in
+// each of 3 processes: the 6 the pooled interval needs, as one process ran
+// before.
+RoundsOptions share_of(const RoundsOptions& o, std::size_t n, bool paired) {
   RoundsOptions s = o;
-  const std::size_t p = std::max<std::size_t>(o.processes, 1);
-  s.cap_s = o.cap_s / static_cast<double>(p);
-  s.max_rounds = std::max((o.max_rounds + p - 1) / p, std::max(o.min_rounds, min_rounds(o.confidence)));
+  n = std::max<std::size_t>(n, 1);
+  const std::size_t group_min = paired ? std::max(o.min_rounds, min_rounds(o.confidence)) : o.min_rounds;
+  s.min_rounds = (group_min + n - 1) / n;
+  s.cap_s = o.cap_s / static_cast<double>(n);
+  s.max_rounds = std::max((o.max_rounds + n - 1) / n, s.min_rounds);
   return s;
 }
 
@@ -297,7 +306,7 @@ nlohmann::json share_summary(const Share& sh) {
 }  // namespace
 
 nlohmann::json measure_share(const Group& g, const RoundsOptions& o, const nlohmann::json& first) {
-  const Share sh = measure_share_here(g, share_of(o), first);
+  const Share sh = measure_share_here(g, share_of(o, o.processes, g.paired()), first);
   nlohmann::json out = share_summary(sh);
   out["variants"] = nlohmann::json::array();
   for (const Variant& v : sh.vs) {
@@ -312,7 +321,8 @@ nlohmann::json measure_share(const Group& g, const RoundsOptions& o, const nlohm
 
 nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const ReportOptions& ro,
                              const std::vector<nlohmann::json>& others) {
-  Share sh = measure_share_here(g, share_of(o), others.empty() ? nlohmann::json() : others.front());
+  Share sh = measure_share_here(g, share_of(o, others.size() + 1, g.paired()),
+                                others.empty() ? nlohmann::json() : others.front());
   std::vector<std::size_t> process(sh.rounds, others.size());
   nlohmann::json processes = nlohmann::json::array();
   for (std::size_t i = others.size(); i-- > 0;) merge_share(sh.vs, others[i], i, process);
