@@ -166,6 +166,7 @@ nlohmann::json to_json(const PairedFigures& p) {
   o["processes"] = p.processes;
   o["process_ratios"] = p.process_ratios;
   o["widened_by_processes"] = p.widened;
+  o["shared_core"] = p.shared_core;
   return o;
 }
 
@@ -182,6 +183,7 @@ PairedFigures paired_from_json(const nlohmann::json& j) {
   p.processes = j.value("processes", std::size_t{1});  // files from before processes: one
   p.process_ratios = j.value("process_ratios", std::vector<double>{});
   p.widened = j.value("widened_by_processes", false);
+  p.shared_core = j.value("shared_core", false);
   return p;
 }
 
@@ -208,6 +210,17 @@ bool cover(RatioInterval& r, const std::vector<double>& medians) {
   r.lo = std::min(r.lo, *lo);
   r.hi = std::max(r.hi, *hi);
   return moved;
+}
+
+}  // namespace
+
+namespace {
+
+Judgement not_judged_shared(const RatioInterval& r, std::size_t shared) {
+  return {Verdict::no_difference,
+          fmt("%.0f of %.0f rounds on a shared core (another hardware thread competed): not judged",
+              double(shared), double(r.rounds)) +
+              (r.valid ? fmt(" (%.3f there)", r.ratio) : "")};
 }
 
 }  // namespace
@@ -242,6 +255,12 @@ PairedFigures pair_rounds(const std::string& reference, const std::vector<double
   if (p.processes > 1) p.process_ratios = process_medians(all, flags, used, p.processes);
   p.widened = cover(p.ratio, p.process_ratios);
   p.judgement = judge_ratio(p.ratio, margin);
+  // Shared core (paired.h): the headline kept its disturbed rounds (it is
+  // then the every-round interval) and most of them shared the core.
+  if (!p.dropped_disturbed && 2 * p.shared_rounds > p.rounds) {
+    p.shared_core = true;
+    p.judgement = p.every_round_judgement = not_judged_shared(p.ratio, p.shared_rounds);
+  }
   return p;
 }
 

@@ -111,6 +111,15 @@ struct RoundFlags {
   bool shared = false, preempted = false;
   std::size_t process = 0;  // which of the group's processes ran the round
 };
+//
+// Shared core: when the headline could not leave the disturbed rounds out
+// (fewer than min_rounds() clean ones) and most of its rounds ran beside a
+// busy SMT sibling, the ratio is kept but not judged. Contention for the
+// core's issue slots does not slow variants alike (wide SIMD code more
+// than scalar code): on our Zen 5 guest hash/insert/32768's ct_scalar/ct
+// read 1.186 [1.155, 1.209] in a run with clean rounds and 0.852 [0.817,
+// 0.876] in one whose 60 rounds were all shared (core share 0.67). The
+// same rule as scripts/verdict.py's "shared core: not judged" for two files.
 struct PairedFigures {
   std::string reference;  // the reference variant's name (Spec::variant)
   double margin = 0.03;
@@ -124,6 +133,7 @@ struct PairedFigures {
   std::size_t processes = 1;           // how many processes the rounds came from
   std::vector<double> process_ratios;  // each process's median ratio (the headline's rounds), when > 1
   bool widened = false;                // the headline interval was widened to cover them
+  bool shared_core = false;            // the headline's rounds were mostly shared: not judged
   bool disturbed_changes_verdict() const { return every_round_judgement.verdict != judgement.verdict; }
 };
 // Sizes must match (else std::invalid_argument).

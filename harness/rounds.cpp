@@ -298,9 +298,16 @@ nlohmann::json build_answer(std::vector<Variant>& vs, const std::vector<PairedFi
   return out;
 }
 
+// What the group's block keeps of each process: the same keys whether the
+// share was measured here or came from another process's answer.
 nlohmann::json share_summary(const Share& sh) {
   return {{"rounds", sh.rounds}, {"stop", sh.stop.why}, {"half_width", sh.stop.half_width},
           {"seconds", sh.seconds}};
+}
+nlohmann::json share_summary(const nlohmann::json& answer) {
+  nlohmann::json s;
+  for (const char* k : {"rounds", "stop", "half_width", "seconds"}) s[k] = answer.at(k);
+  return s;
 }
 
 }  // namespace
@@ -326,7 +333,7 @@ nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const Repor
   std::vector<std::size_t> process(sh.rounds, others.size());
   nlohmann::json processes = nlohmann::json::array();
   for (std::size_t i = others.size(); i-- > 0;) merge_share(sh.vs, others[i], i, process);
-  for (const auto& j : others) processes.push_back(nlohmann::json{{"rounds", j.at("rounds")}, {"stop", j.at("stop")}, {"half_width", j.at("half_width")}, {"seconds", j.at("seconds")}});
+  for (const auto& j : others) processes.push_back(share_summary(j));
   processes.push_back(share_summary(sh));
   const Variant* ref = nullptr;
   for (const Variant& v : sh.vs)
@@ -338,6 +345,7 @@ nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const Repor
   out["group"] = (ref && !ref->failed) ? group_block(g, sh.vs, *ref, pairs, processes, o) : nlohmann::json(nullptr);
   return out;
 }
+
 nlohmann::json to_json(const RoundsOptions& o) {
   return {{"target", o.target}, {"group_cap_s", o.cap_s}, {"margin", o.margin},
           {"confidence", o.confidence}, {"min_rounds", std::max(o.min_rounds, min_rounds(o.confidence))},

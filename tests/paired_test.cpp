@@ -229,3 +229,33 @@ TEST(PairedProcesses, FileBlockRoundTrips) {
   EXPECT_EQ(paired_from_json(old).processes, 1u);
   EXPECT_FALSE(paired_from_json(old).widened);
 }
+
+// Most rounds beside a busy SMT sibling and too few clean ones to leave
+// them out: the ratio is kept, the verdict is not given.
+TEST(PairedSharedCore, MostlySharedRoundsAreNotJudged) {
+  Series s = rounds_around({0.85}, 20, 6);
+  for (std::size_t i = 0; i < 16; ++i) s.flags[i].shared = true;  // 4 clean: fewer than 6
+  const PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  EXPECT_FALSE(p.dropped_disturbed);
+  EXPECT_TRUE(p.shared_core);
+  EXPECT_EQ(p.judgement.verdict, Verdict::no_difference);
+  EXPECT_NE(p.judgement.detail.find("16 of 20 rounds on a shared core"), std::string::npos) << p.judgement.detail;
+  EXPECT_NE(p.judgement.detail.find("(0.85"), std::string::npos) << p.judgement.detail;
+  EXPECT_NEAR(p.ratio.ratio, 0.85, 0.01);
+  EXPECT_FALSE(p.disturbed_changes_verdict());
+  EXPECT_TRUE(paired_from_json(to_json(p)).shared_core);
+}
+
+TEST(PairedSharedCore, CleanRoundsOrAFewSharedOnesAreJudged) {
+  Series s = rounds_around({0.85}, 20, 7);
+  for (std::size_t i = 0; i < 14; ++i) s.flags[i].shared = true;  // 6 clean: the headline leaves them out
+  PairedFigures p = pair_rounds("ct", s.variant, s.reference, s.flags, 0.03);
+  EXPECT_TRUE(p.dropped_disturbed);
+  EXPECT_FALSE(p.shared_core);
+  EXPECT_EQ(p.judgement.verdict, Verdict::faster);
+  Series few = rounds_around({0.85}, 8, 8);
+  for (std::size_t i = 0; i < 3; ++i) few.flags[i].shared = true;  // 5 clean, 3 shared of 8: a minority
+  p = pair_rounds("ct", few.variant, few.reference, few.flags, 0.03);
+  EXPECT_FALSE(p.shared_core);
+  EXPECT_EQ(p.judgement.verdict, Verdict::faster);
+}
