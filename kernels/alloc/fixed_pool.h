@@ -84,6 +84,13 @@ class BasicFixedPool {
   // (16-256 B: 2.5-3.0 -> 1.2-1.5 ns, boost::pool 2.9-6.4), where 3 of 4
   // frees and allocations went through the bitmaps. A random set larger
   // than the cache pays the bitmap path again for the excess.
+  // What the bound costs (issue 20, third pass, Zen 5): keeping a count is a
+  // read-modify-write through memory on every free and allocation, and a
+  // free followed by an allocation from the same pool waits on it; on churn
+  // (five pools, picked at random) boost::pool's unbounded list is ~20%
+  // faster. An intrusive list bounded by a depth in each node was no faster
+  // on churn and 2x slower on hot; unbounded, it ties boost on churn and
+  // hot but loses lifo 2x (see README, "third pass").
   static constexpr std::size_t kCache = 4096;
   // Largest block: keeps the page size, and the index arithmetic, in range.
   static constexpr std::size_t kMaxBlock = std::size_t{1} << 26;
