@@ -228,6 +228,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cachetick run: --sim-cache and --sim-heap-layout apply to --backend sim only\n");
     return 2;
   }
+  if (*run && ro.backend == "sim") {  // the paired rounds' options: the sim backend counts each benchmark once
+    for (const char* o : {"--processes", "--rounds-target", "--group-cap", "--max-rounds", "--margin"})
+      if (run->count(o)) {
+        std::fprintf(stderr, "cachetick run: %s applies to the time backend's paired rounds, not to --backend sim\n", o);
+        return 2;
+      }
+  }
   if (*run && ro.backend == "time") cachetick::exec_without_aslr(argv);
   // The one place the backend is chosen.
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);

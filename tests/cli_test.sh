@@ -53,6 +53,8 @@ expect 2 "margin: .*range"    -- "$bin" run --margin -0.01
 expect 2 "group-cap: .*range" -- "$bin" run --group-cap 0
 expect 2 "processes: .*range" -- "$bin" run --processes 0
 expect 2 "processes: .*range" -- "$bin" run --processes -1
+expect 2 "--processes applies to the time backend" -- "$bin" run --backend sim --processes 2 --no-out
+expect 2 "--margin applies to the time backend" -- "$bin" run --backend sim --margin 0.1 --no-out
 # DRAM-scale groups only with --large.
 expect 2 "working sets above 16MiB, which a default run skips; add --large" -- "$bin" run --filter 'io/.*/1GiB$' --no-out
 # A paired run compares a group's variants: one variant alone, or a group

