@@ -46,6 +46,24 @@ int list_command(const cachetick::RunOptions& sel, bool families_only) {
   return 0;
 }
 
+// Why an option given is one only the other backend reads (the time backend
+// simulates no cache; the sim backend counts each benchmark once, without
+// rounds), or "" when none is.
+std::string option_of_other_backend(const CLI::App& run, const std::string& backend) {
+  static const struct {
+    const char* option;
+    const char* backend;
+  } kOnly[] = {{"--sim-cache", "sim"},      {"--sim-heap-layout", "sim"}, {"--processes", "time"},
+               {"--rounds-target", "time"}, {"--group-cap", "time"},      {"--max-rounds", "time"},
+               {"--margin", "time"}};
+  for (const auto& k : kOnly)
+    if (backend != k.backend && run.count(k.option))
+      return std::string(k.option) + (std::string(k.backend) == "sim"
+                                          ? ": the --sim-* options apply to --backend sim only"
+                                          : " applies to the time backend's paired rounds, not to --backend sim");
+  return "";
+}
+
 void add_selection(CLI::App* c, cachetick::RunOptions& ro) {
   c->add_option("-f,--filter", ro.filter, "ECMAScript regex matched against family/variant/workload/size");
   c->add_option("--family", ro.families, "Only these families (repeat or comma-separate)")->delimiter(',');
@@ -224,17 +242,11 @@ int main(int argc, char** argv) {
   if (!passthrough_ok(ro.passthrough)) return 2;
 
   if (*run && !sim_child.empty()) return cachetick::sim::run_child(sim_child);
-  if (*run && ro.backend != "sim" && (run->count("--sim-cache") || run->count("--sim-heap-layout"))) {
-    std::fprintf(stderr, "cachetick run: --sim-cache and --sim-heap-layout apply to --backend sim only\n");
-    return 2;
-  }
-  if (*run && ro.backend == "sim") {  // the paired rounds' options: the sim backend counts each benchmark once
-    for (const char* o : {"--processes", "--rounds-target", "--group-cap", "--max-rounds", "--margin"})
-      if (run->count(o)) {
-        std::fprintf(stderr, "cachetick run: %s applies to the time backend's paired rounds, not to --backend sim\n", o);
-        return 2;
-      }
-  }
+  if (*run)
+    if (const std::string why = option_of_other_backend(*run, ro.backend); !why.empty()) {
+      std::fprintf(stderr, "cachetick run: %s\n", why.c_str());
+      return 2;
+    }
   if (*run && ro.backend == "time") cachetick::exec_without_aslr(argv);
   // The one place the backend is chosen.
   if (*run) return ro.backend == "sim" ? cachetick::sim::run_parent(ro, record) : cachetick::run_timed(ro, record);

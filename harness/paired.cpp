@@ -212,10 +212,6 @@ bool cover(RatioInterval& r, const std::vector<double>& medians) {
   return moved;
 }
 
-}  // namespace
-
-namespace {
-
 Judgement not_judged_shared(const RatioInterval& r, std::size_t shared) {
   return {Verdict::no_difference,
           fmt("%.0f of %.0f rounds on a shared core (another hardware thread competed): not judged",

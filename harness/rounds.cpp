@@ -153,6 +153,13 @@ Stop should_stop(const std::vector<Variant>& vs, const Variant* ref, std::size_t
   return s;
 }
 
+// The group's reference among `vs`, or nullptr (a group that compares nothing).
+const Variant* reference_of(const std::vector<Variant>& vs, const Group& g) {
+  for (const Variant& v : vs)
+    if (g.reference && v.e == g.reference) return &v;
+  return nullptr;
+}
+
 // One process's part of a group: its warm-up and rounds.
 struct Share {
   std::vector<Variant> vs;
@@ -194,9 +201,7 @@ Share measure_share_here(const Group& g, const RoundsOptions& o, const nlohmann:
   const auto t0 = Clock::now();
   Share sh;
   for (const Entry* e : g.variants) sh.vs.push_back({e, 0, {}, {}, false});
-  const Variant* ref = nullptr;
-  for (const Variant& v : sh.vs)
-    if (g.reference && v.e == g.reference) ref = &v;
+  const Variant* ref = reference_of(sh.vs, g);
   warm_up(sh.vs, o, sh.gb_context);
   keep_iterations(sh.vs, first);
   while (std::any_of(sh.vs.begin(), sh.vs.end(), [](const Variant& v) { return !v.failed; })) {
@@ -335,9 +340,7 @@ nlohmann::json measure_group(const Group& g, const RoundsOptions& o, const Repor
   for (std::size_t i = others.size(); i-- > 0;) merge_share(sh.vs, others[i], i, process);
   for (const auto& j : others) processes.push_back(share_summary(j));
   processes.push_back(share_summary(sh));
-  const Variant* ref = nullptr;
-  for (const Variant& v : sh.vs)
-    if (g.reference && v.e == g.reference) ref = &v;
+  const Variant* ref = reference_of(sh.vs, g);
   const std::vector<PairedFigures> pairs =
       (ref && !ref->failed) ? pair_all(sh.vs, *ref, o, process) : std::vector<PairedFigures>{};
   nlohmann::json out = build_answer(sh.vs, pairs, ref, ro);
