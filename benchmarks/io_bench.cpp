@@ -14,6 +14,10 @@
 // its size. A row that cannot have its file (no such directory, no space,
 // not permitted) is skipped with the reason; the rest of the run goes on.
 //
+// warm: the file as its writer left it (written in 4 MiB writes: the page
+// cache holds it in folios of up to 2 MiB). reread: dropped and read back with
+// read() before the row (untimed): warm too, but in the folios a read from
+// disk leaves, which mmap must map 4 KiB at a time (kernels/io/temp_file.h).
 // cold: before every iteration, untimed (Google Benchmark's PauseTiming, so
 // ns/op excludes it; ticks/op and task-clock do not), fdatasync +
 // posix_fadvise(DONTNEED) drop the file from this kernel's page cache;
@@ -43,18 +47,27 @@ std::string io_dir() {
   return "/tmp";
 }
 
-// The file of this size, created on first use; the previous one is closed
-// (and so deleted) first. Throws IoError saying why there is no file.
-const ci::TempFile& file(std::uint64_t bytes) {
+enum class State { warm, reread, cold };
+const char* state_name(State s) { return s == State::warm ? "warm" : s == State::reread ? "reread" : "cold"; }
+
+// The file of this size, in the page-cache state the row asks for; the
+// previous file is closed (and so deleted) first. A warm row needs the file
+// as its writer left it: one that a reread or cold row has dropped is written
+// again. Throws IoError saying why there is no file.
+const ci::TempFile& file(std::uint64_t bytes, State state) {
   static std::unique_ptr<ci::TempFile> f;
-  if (!f || f->bytes() != bytes) {
+  static bool as_written = false;
+  if (!f || f->bytes() != bytes || (state == State::warm && !as_written)) {
     f.reset();
     try {
       f = std::make_unique<ci::TempFile>(io_dir(), bytes, kMargin);
     } catch (const ci::IoError& e) {
       throw ci::IoError(std::string("no test file: ") + e.what() + " (CACHETICK_IO_DIR chooses the directory)");
     }
+    as_written = true;
   }
+  if (state == State::reread) ci::reread(f->fd());
+  as_written = as_written && state == State::warm;
   return *f;
 }
 
@@ -81,9 +94,9 @@ bool make_cold(benchmark::State& st, int fd) {
 // mapping. Its page-table entries are made by the first scan and stay: what
 // a long-lived mapping costs per scan. No cold rows: the kernel does not drop
 // pages a live mapping maps (DONTNEED leaves them).
-void run_keep(benchmark::State& st, Probe& p, std::uint64_t bytes) {
+void run_keep(benchmark::State& st, Probe& p, std::uint64_t bytes, State state) {
   try {
-    const ci::TempFile& f = file(bytes);
+    const ci::TempFile& f = file(bytes, state);
     ci::Mapping map(f.fd());
     if (ci::count_newlines(map.data(), map.size()) != f.lines()) return skip(st, "line count wrong");
     std::uint64_t lines = 0;
@@ -96,9 +109,10 @@ void run_keep(benchmark::State& st, Probe& p, std::uint64_t bytes) {
   }
 }
 
-void run(benchmark::State& st, Probe& p, std::uint64_t bytes, ci::Method m, bool cold) {
+void run(benchmark::State& st, Probe& p, std::uint64_t bytes, ci::Method m, State state) {
+  const bool cold = state == State::cold;
   try {
-    const ci::TempFile& f = file(bytes);
+    const ci::TempFile& f = file(bytes, state);
     const int fd = f.fd();
     std::unique_ptr<char[]> chunk(new char[ci::kChunkBytes]);  // read_chunk's buffer, reused
     auto scan = [&] {
@@ -146,13 +160,14 @@ const Variant kVariants[] = {
 
 CACHETICK_FAMILY(io, "Scanning a file: read() whole, read() in 128 KiB chunks, mmap (+SEQUENTIAL, +POPULATE), warm and cold") {
   for (std::uint64_t bytes : {kMiB / 16, kMiB, 16 * kMiB, 256 * kMiB, 1024 * kMiB})
-    for (bool cold : {false, true})
+    for (State state : {State::warm, State::reread, State::cold})
       for (const Variant& v : kVariants) {
+        const bool cold = state == State::cold;
         Spec s;
         s.family = "io";
         s.variant = v.name;
         s.role = v.role;
-        s.workload = cold ? "cold" : "warm";
+        s.workload = state_name(state);
         s.size = bytes;
         s.size_label = format_bytes(bytes);
         s.working_set_bytes = bytes;
@@ -160,12 +175,14 @@ CACHETICK_FAMILY(io, "Scanning a file: read() whole, read() in 128 KiB chunks, m
         s.ops_per_iter = static_cast<double>(bytes) / kMiB;
         s.bytes_per_op = kMiB;
         s.budget_ns = cold ? 2e6 : 2.5e5;  // 0.52 GB/s cold, 4.2 GB/s warm
-        s.note = std::string(v.note) + (cold ? "; page cache dropped before each scan" : "; file in the page cache");
+        s.note = std::string(v.note) + (cold                      ? "; page cache dropped before each scan"
+                                        : state == State::reread ? "; file dropped, then read back with read()"
+                                                                 : "; file in the page cache as written");
         if (v.method == ci::Method::mmap_keep) {
           if (cold) continue;
-          add(s, [bytes](benchmark::State& st, Probe& p) { run_keep(st, p, bytes); });
+          add(s, [bytes, state](benchmark::State& st, Probe& p) { run_keep(st, p, bytes, state); });
         } else {
-          add(s, [bytes, m = v.method, cold](benchmark::State& st, Probe& p) { run(st, p, bytes, m, cold); });
+          add(s, [bytes, m = v.method, state](benchmark::State& st, Probe& p) { run(st, p, bytes, m, state); });
         }
       }
 }

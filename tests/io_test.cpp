@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <random>
@@ -109,6 +111,38 @@ TEST(IoTempFile, WarmAfterReadingAndTheCacheCanBeAskedToDrop) {
   const double after = ci::resident_share(f.fd());
   EXPECT_GE(after, 0.0);
   EXPECT_LE(after, 1.0);
+}
+
+// The write size decides the page cache's folios, never the file's bytes.
+TEST(IoTempFile, ContentDoesNotDependOnTheWriteSize) {
+  const std::uint64_t bytes = (std::uint64_t{3} << 20) + 12345;  // several writes, the last one short
+  std::vector<std::string> content;
+  std::vector<std::uint64_t> lines;
+  for (std::size_t write_bytes : {std::size_t{1}, std::size_t{4096} + 7, std::size_t{1} << 20, ci::kWriteBytes}) {
+    FILE* tmp = std::tmpfile();
+    ASSERT_NE(tmp, nullptr);
+    const int fd = fileno(tmp);
+    lines.push_back(ci::write_lines(fd, write_bytes == 1 ? 70000 : bytes, write_bytes));
+    std::string s(ci::file_size(fd), '\0');
+    ASSERT_EQ(ci::pread_full(fd, s.data(), s.size(), 0), s.size());
+    EXPECT_EQ(static_cast<std::uint64_t>(std::count(s.begin(), s.end(), '\n')), lines.back());
+    content.push_back(std::move(s));
+    std::fclose(tmp);
+  }
+  EXPECT_EQ(content[0], content[1].substr(0, 70000));  // byte by byte: the same text
+  EXPECT_EQ(content[1], content[2]);
+  EXPECT_EQ(content[2], content[3]);
+  EXPECT_EQ(content[3].size(), bytes);
+}
+
+// reread leaves the file readable and whole, whatever the kernel kept.
+TEST(IoTempFile, RereadKeepsTheFile) {
+  ci::TempFile f(tmp_dir(), (1 << 20) + 99, 0);
+  ci::reread(f.fd());
+  for (ci::Method m : kMethods) EXPECT_EQ(ci::scan_fd(f.fd(), m).lines, f.lines());
+  const double share = ci::resident_share(f.fd());
+  EXPECT_GE(share, 0.0);
+  EXPECT_LE(share, 1.0);
 }
 
 // ------------------------------------------------------------- bad input ---

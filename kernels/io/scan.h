@@ -18,9 +18,18 @@
 //                reads the page cache's own pages. Instead the process pays
 //                for page-table entries: a read fault on a file mapping maps
 //                the page and, by "fault-around", up to 16 neighbours already
-//                in the page cache (fault_around_bytes, 64 KiB) - on a warm
-//                file ~16 faults per MiB, each a kernel entry (~1-2 us on a
-//                VM). munmap then tears the entries down and flushes the TLB.
+//                in the page cache (fault_around_bytes, 64 KiB) - ~16
+//                faults per MiB - or, where the page cache holds the file in
+//                2 MiB folios and the mapping is 2 MiB-aligned (the kernel
+//                aligns file mappings of 2 MiB and more), the whole folio
+//                with one page-middle-directory entry. munmap then tears the
+//                entries down and flushes the TLB. Which of the two happens
+//                is the file's history, not this code's choice: see
+//                temp_file.h (written in big writes: 2 MiB folios; read
+//                back from disk: mostly smaller ones). On the KVM guests we
+//                run, mapping 4 KiB entry by entry costs ~1.5 us per page
+//                (~400 us per MiB scanned, AMD EPYC Zen 5); in 2 MiB entries
+//                map + scan + unmap costs 36-47 us per MiB, as much as read().
 //   mmap + MADV_SEQUENTIAL: tells the kernel to read ahead aggressively and
 //                to drop pages behind the scan sooner. Matters when the file
 //                is NOT cached (cold); on a warm file there is nothing to read.
