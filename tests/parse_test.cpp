@@ -309,6 +309,20 @@ TEST(ParseFastPath, BoundariesMatchTheReference) {
         }
 }
 
+// The quoted-organisation fast path at the window's edges: the closing
+// quote, its comma and the newline at every position around byte 63.
+TEST(ParseFastPath, QuotedOrganisationBoundariesMatchTheReference) {
+  const std::string filler = "1,US,filler line to keep sixty-four bytes readable,10.0.0.0/8\n";
+  for (std::size_t org = 0; org <= 62; ++org)
+    for (const char* inner : {"", ", Inc", "\"\"", "\n"})
+      for (const char* eol : {"\n", "\r\n"}) {
+        const std::string line = "64500,NL,\"" + std::string(org, 'o') + inner + "\",198.51.100.0/22" + eol;
+        check_all(line + filler + filler);
+        check_all(line.substr(0, line.size() - 1) + filler);  // the newline gone: the range runs on
+        check_all(line + line.substr(0, line.size() / 2));  // then a cut line: an error, as the reference says
+      }
+}
+
 TEST(ParseFastPath, TakesTheCommonLineAndLeavesTheRest) {
   auto fast = [](const std::string& line) {
     const std::string in = line + std::string(64, '\n');
@@ -322,7 +336,15 @@ TEST(ParseFastPath, TakesTheCommonLineAndLeavesTheRest) {
   EXPECT_TRUE(fast("14421,US,Theranet LLC,203.0.113.0/24\n"));
   EXPECT_TRUE(fast("12345678,,,\n"));
   EXPECT_FALSE(fast("123456789,US,a,b\n"));         // 9 digits: the general path
-  EXPECT_FALSE(fast("1,US,\"Level 3, LLC\",x\n"));  // quoted
+  EXPECT_TRUE(fast("1,US,\"Level 3, LLC\",x\n"));   // a quoted organisation: the second fast path
+  EXPECT_TRUE(fast("1,US,\"\",x\n"));               // quoted and empty
+  EXPECT_TRUE(fast("1,US,\"a\nb,c\",x\r\n"));       // a newline inside the quotes is data
+  EXPECT_FALSE(fast("1,US,\"say \"\"hi\"\"\",x\n"));  // '""' inside: the general path unescapes
+  EXPECT_FALSE(fast("1,\"US\",a,x\n"));             // a quoted country
+  EXPECT_FALSE(fast("1,US,a,\"x\"\n"));             // a quoted range
+  EXPECT_FALSE(fast("1,US,\"a\"b,x\n"));            // bytes after the closing quote: the general path reports it
+  EXPECT_FALSE(fast("1,US,\"unclosed, x\n"));        // no closing quote in the window
+  EXPECT_FALSE(fast("1,US,\"" + std::string(70, 'o') + "\",x\n"));  // longer than the window
   EXPECT_FALSE(fast("\n1,US,a,b\n"));               // empty line first
   EXPECT_FALSE(fast("1,US,a,b,c\n"));                // 5 fields: the general path reports it
   EXPECT_FALSE(fast("1," + std::string(70, 'o') + ",a,b\n"));  // longer than the window

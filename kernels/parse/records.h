@@ -306,8 +306,12 @@ class Table {
     side_.clear();
     const char* base = text_.data();
     try {
-      parse_csv(std::string_view(base, input_bytes_), [&](const RawRecord& r) {
-        recs_.push_back({r.asn, slice(r.country, base), slice(r.org, base), slice(r.cidr, base)});
+      parse_csv(std::string_view(base, input_bytes_), [this, base](const RawRecord& r) {
+        SlimRecord& d = recs_.emplace_back();  // written in place: see slice()
+        d.asn = r.asn;
+        d.country = slice(r.country, base);
+        d.org = slice(r.org, base);
+        d.cidr = slice(r.cidr, base);
       }, opt);
     } catch (const ParseError&) {
       append_side();  // the records before the bad line stay valid
@@ -346,18 +350,31 @@ class Table {
   static constexpr std::size_t kRecordBytes = sizeof(SlimRecord);
 
  private:
+  // The common field is two 32-bit stores; the rare escaped one (1% of an
+  // ASN table's organisations) is out of line. How the sink is written
+  // moved ct_table by 9% (AMD EPYC Zen 5, 64 KiB ASN table, a standalone
+  // loop, ns per record): 13.4 with push_back({...}) of a temporary and the
+  // escaped path inlined three times; 12.75 writing the record in place
+  // (emplace_back, then the fields); 12.4 with `base` captured by value, so
+  // the compiler keeps it in a register instead of reloading it through a
+  // reference after every store - level with the string_view row's 12.4.
+  // One test for all three fields' escapes instead of three was slower
+  // (12.85).
   Slice slice(RawField f, const char* base) {
+    if (f.escaped) [[unlikely]]
+      return side_slice(f);
     Slice s;
-    if (!f.escaped) {
-      s.off_ = static_cast<std::uint32_t>(f.data - base);
-      s.len_ = static_cast<std::uint32_t>(f.size);
-    } else {
-      s.off_ = static_cast<std::uint32_t>(input_bytes_ + side_.size());
-      const std::size_t at = side_.size();
-      side_.resize(at + unescaped_size(f));
-      unescape_to(f, side_.data() + at);
-      s.len_ = static_cast<std::uint32_t>(side_.size() - at);
-    }
+    s.off_ = static_cast<std::uint32_t>(f.data - base);
+    s.len_ = static_cast<std::uint32_t>(f.size);
+    return s;
+  }
+  [[gnu::noinline]] Slice side_slice(RawField f) {
+    Slice s;
+    s.off_ = static_cast<std::uint32_t>(input_bytes_ + side_.size());
+    const std::size_t at = side_.size();
+    side_.resize(at + unescaped_size(f));
+    unescape_to(f, side_.data() + at);
+    s.len_ = static_cast<std::uint32_t>(side_.size() - at);
     return s;
   }
   // The unescaped values follow the input: one offset space for both.
