@@ -158,7 +158,7 @@ const Variant kVariants[] = {
 
 }  // namespace
 
-CACHETICK_FAMILY(io, "Scanning a file: read() whole, read() in 128 KiB chunks, mmap (+SEQUENTIAL, +POPULATE), warm and cold") {
+CACHETICK_FAMILY(io, "Scanning a file: read() whole, read() in 128 KiB chunks, mmap (+SEQUENTIAL, +POPULATE), warm, read back and cold") {
   for (std::uint64_t bytes : {kMiB / 16, kMiB, 16 * kMiB, 256 * kMiB, 1024 * kMiB})
     for (State state : {State::warm, State::reread, State::cold})
       for (const Variant& v : kVariants) {
