@@ -182,6 +182,12 @@ TEST(IoBadInput, NotEnoughSpace) {
   EXPECT_EQ(ci::space_refusal("/d", 1ull << 30, 1ull << 30, 1ull << 30),
             "/d has 1.00 GiB free; a 1.00 GiB test file must leave 1.00 GiB free: not created");
   EXPECT_NE(ci::space_refusal("/d", 100, 1ull << 30, 0), "");  // less free than the file itself
+  // Each figure in its own unit: a 64 KiB file is not "0.00 GiB".
+  EXPECT_EQ(ci::space_refusal("/d", 6ull << 20, 64ull << 10, 1ull << 30),
+            "/d has 6.00 MiB free; a 64.00 KiB test file must leave 1.00 GiB free: not created");
+  EXPECT_EQ(ci::size_text(0), "0 B");
+  EXPECT_EQ(ci::size_text(1023), "1023 B");
+  EXPECT_EQ(ci::size_text(1536), "1.50 KiB");
   // A real directory, asked for more than any disk has.
   const std::string m = message_of([] { ci::TempFile f(tmp_dir(), 1ull << 60, 0); });
   EXPECT_NE(m.find("test file must leave"), std::string::npos) << m;

@@ -46,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,18 @@
 
 namespace cachetick::io {
 
-inline std::string gib_text(std::uint64_t bytes) {
+// Bytes in the largest binary unit that keeps the figure at 1 or more
+// ("64.00 KiB", "1.00 GiB": a 64 KiB file is not "0.00 GiB").
+inline std::string size_text(std::uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
   char b[32];
-  std::snprintf(b, sizeof b, "%.2f GiB", static_cast<double>(bytes) / (1u << 30));
+  std::snprintf(b, sizeof b, u == 0 ? "%.0f %s" : "%.2f %s", v, kUnits[u]);
   return b;
 }
 
@@ -64,8 +74,8 @@ inline std::string gib_text(std::uint64_t bytes) {
 inline std::string space_refusal(const std::string& dir, std::uint64_t free_bytes, std::uint64_t need,
                                  std::uint64_t margin) {
   if (free_bytes >= need && free_bytes - need >= margin) return "";
-  return dir + " has " + gib_text(free_bytes) + " free; a " + gib_text(need) + " test file must leave " +
-         gib_text(margin) + " free: not created";
+  return dir + " has " + size_text(free_bytes) + " free; a " + size_text(need) + " test file must leave " +
+         size_text(margin) + " free: not created";
 }
 
 inline void check_space(const std::string& dir, std::uint64_t need, std::uint64_t margin) {
