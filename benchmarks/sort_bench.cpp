@@ -130,12 +130,15 @@ std::size_t chunk_elems(std::size_t l2_fraction) {
 
 // One sort under test: `prepare` runs once, untimed (allocates any scratch a
 // caller of that library would keep); `sort` is what the timed loop calls.
+// `keeps_buffers`: the sort keeps memory between calls (a sorter's scratch),
+// which the row's set-up then warms with one untimed sort (see register_rows).
 template <class K>
 struct Variant {
   const char* name;
   Role role;
   const char* note;
   std::function<std::function<void(K*, std::size_t)>(std::size_t n)> prepare;
+  bool keeps_buffers = false;
 };
 
 template <class K>
@@ -145,31 +148,26 @@ std::vector<Variant<K>> variants() {
       {"ct_chunked", Role::optimised,
        "cachetick: chunks by key (one MSD radix partition above 16 MiB, u64 keys: 1 MiB), LSD "
        "radix per chunk, scratch kept",
-       [](std::size_t n) -> Fn {
+       [](std::size_t) -> Fn {
          auto sorter = std::make_shared<cs::KeyChunkedSorter<K>>();
-         std::vector<K> warm(n);  // grow and touch the scratch now (see ct_merge)
-         for (std::size_t i = 0; i < n; ++i) warm[i] = static_cast<K>(i * 2654435761u);
-         sorter->sort(std::span<K>(warm));
          return [sorter](K* p, std::size_t m) { sorter->sort(std::span<K>(p, m)); };
-       }},
+       },
+       true},
       {"ct_merge", Role::reference,
        "cachetick's previous design: radix-sorted L2/8 chunks by position, branch-free merges "
        "(AVX2 for u32), scratch kept",
-       [](std::size_t n) -> Fn {
+       [](std::size_t) -> Fn {
          auto sorter = std::make_shared<cs::ChunkedMergeSorter<K>>(chunk_elems<K>(8));
-         // Grow and touch the scratch now, not in the timed loop: unsorted
-         // keys, so the presorted shortcut does not skip the scratch.
-         std::vector<K> warm(n);
-         for (std::size_t i = 0; i < n; ++i) warm[i] = static_cast<K>(i * 2654435761u);
-         sorter->sort(std::span<K>(warm));
          return [sorter](K* p, std::size_t m) { sorter->sort(std::span<K>(p, m)); };
-       }},
+       },
+       true},
       {"naive", Role::naive,
        "seed cookbook's recursive merge sort (buffer bug fixed), memcpy back per merge",
        [](std::size_t n) -> Fn {
          auto temp = std::make_shared<std::vector<K>>(n);
          return [temp](K* p, std::size_t m) { cs::naive_merge_sort(p, m, temp->data()); };
-       }},
+       },
+       true},
       {"naive_chunked", Role::naive,
        "std::stable_sort per L2/4 chunk, then std::merge passes (allocates per call)",
        [](std::size_t) -> Fn {
@@ -207,7 +205,8 @@ std::vector<Variant<K>> variants() {
        [](std::size_t n) -> Fn {
          auto scratch = std::make_shared<std::vector<K>>(n);
          return [scratch](K* p, std::size_t m) { cs::radix_sort(p, m, scratch->data()); };
-       }},
+       },
+       true},
       {"copy", Role::reference,
        "the input-restoring memcpy alone: included in every other row of this size",
        [](std::size_t) -> Fn { return [](K*, std::size_t) {}; }},
@@ -232,8 +231,8 @@ void register_rows(const std::string& shape, std::size_t n, const std::string& w
     s.bytes_per_op = 0;
     s.note = v.note;
     auto prepare = v.prepare;
-    const bool sorts = std::string(v.name) != "copy";
-    add(s, [shape, n, prepare, sorts](benchmark::State& st, Probe& p) {
+    const bool sorts = std::string(v.name) != "copy", warm = v.keeps_buffers;
+    add(s, [shape, n, prepare, sorts, warm](benchmark::State& st, Probe& p) {
       const std::vector<K>& pristine = cached_input<K>(shape, n);
       std::vector<K> work(pristine);  // touched once: no page faults when timed
       std::function<void(K*, std::size_t)> sort_fn;
@@ -243,13 +242,15 @@ void register_rows(const std::string& shape, std::size_t n, const std::string& w
         st.SkipWithError(e.what());
         return;
       }
-      // One untimed sort of this very input, so that every variant's first
-      // timed sort finds the same state: its array and its own scratch just
-      // used. A sort of 1M keys is one iteration per batch; without this, a
-      // row whose set-up touched other memory last (ct_chunked's warm-up
-      // array) ran 8-14% slower than the same radix code behind a set-up that
-      // sorted the input itself (measured: ct_merge_4096KiB, one chunk).
-      sort_fn(work.data(), n);
+      // A sort that keeps buffers between calls sorts this very input once,
+      // untimed: its scratch is then grown, faulted in and warm, and the last
+      // memory the set-up touched is the row's own, as for every other row
+      // (whose set-up ends with the copy above). A 1M sort is one iteration
+      // per batch, so that state is what the timed sort starts from: when
+      // ct_chunked's scratch was warmed on a separate array instead, it read
+      // 8-14% slower than ct_merge_4096KiB, the same radix code at 1M (one
+      // chunk) behind a set-up that sorted the input itself.
+      if (warm) sort_fn(work.data(), n);
       p.run(st, [&] {
         std::memcpy(work.data(), pristine.data(), n * sizeof(K));
         benchmark::DoNotOptimize(work.data());
