@@ -134,9 +134,9 @@ std::size_t chunk_elems(std::size_t l2_fraction) {
 // which the row's set-up then warms with one untimed sort (see register_rows).
 template <class K>
 struct Variant {
-  const char* name;
+  std::string name;
   Role role;
-  const char* note;
+  std::string note;
   std::function<std::function<void(K*, std::size_t)>(std::size_t n)> prepare;
   bool keeps_buffers = false;
 };
@@ -213,90 +213,84 @@ std::vector<Variant<K>> variants() {
   };
 }
 
+// One row: the variant sorts `shape`'s input of n keys, restored from a
+// pristine copy by one memcpy inside every timed iteration.
+template <class K>
+void add_row(const std::string& shape, std::size_t n, const std::string& workload,
+             const Variant<K>& v) {
+  Spec s;
+  s.family = "sort";
+  s.variant = v.name;
+  s.role = v.role;
+  s.workload = workload;
+  s.size = n;
+  s.size_label = n >= (1u << 20) ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
+  // The array and its pristine copy; sorts with a scratch buffer touch one
+  // more array (not counted, so that one size has one working set).
+  s.working_set_bytes = 2 * n * sizeof(K);
+  s.op = "element";
+  s.ops_per_iter = static_cast<double>(n);
+  s.bytes_per_op = 0;
+  s.note = v.note;
+  auto prepare = v.prepare;
+  const bool sorts = v.name != "copy", warm = v.keeps_buffers;
+  add(s, [shape, n, prepare, sorts, warm](benchmark::State& st, Probe& p) {
+    const std::vector<K>& pristine = cached_input<K>(shape, n);
+    std::vector<K> work(pristine);  // touched once: no page faults when timed
+    std::function<void(K*, std::size_t)> sort_fn;
+    try {
+      sort_fn = prepare(n);
+    } catch (const std::exception& e) {  // a peer that cannot be loaded
+      st.SkipWithError(e.what());
+      return;
+    }
+    // A sort that keeps buffers between calls sorts this very input once,
+    // untimed: its scratch is then grown, faulted in and warm, and the last
+    // memory the set-up touched is the row's own, as for every other row
+    // (whose set-up ends with the copy above). A 1M sort is one iteration
+    // per batch, so that state is what the timed sort starts from: when
+    // ct_chunked's scratch was warmed on a separate array instead, it read
+    // 8-14% slower than ct_merge_4096KiB, the same radix code at 1M (one
+    // chunk) behind a set-up that sorted the input itself.
+    if (warm) sort_fn(work.data(), n);
+    p.run(st, [&] {
+      std::memcpy(work.data(), pristine.data(), n * sizeof(K));
+      benchmark::DoNotOptimize(work.data());
+      sort_fn(work.data(), n);
+      benchmark::DoNotOptimize(work.data());
+      benchmark::ClobberMemory();
+    });
+    // A sort that leaves the array unsorted must not produce a number.
+    if (sorts && !std::is_sorted(work.begin(), work.end()))
+      st.SkipWithError("output not sorted");
+  });
+}
+
 template <class K>
 void register_rows(const std::string& shape, std::size_t n, const std::string& workload) {
-  for (const Variant<K>& v : variants<K>()) {
-    Spec s;
-    s.family = "sort";
-    s.variant = v.name;
-    s.role = v.role;
-    s.workload = workload;
-    s.size = n;
-    s.size_label = n >= (1u << 20) ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
-    // The array and its pristine copy; sorts with a scratch buffer touch one
-    // more array (not counted, so that one size has one working set).
-    s.working_set_bytes = 2 * n * sizeof(K);
-    s.op = "element";
-    s.ops_per_iter = static_cast<double>(n);
-    s.bytes_per_op = 0;
-    s.note = v.note;
-    auto prepare = v.prepare;
-    const bool sorts = std::string(v.name) != "copy", warm = v.keeps_buffers;
-    add(s, [shape, n, prepare, sorts, warm](benchmark::State& st, Probe& p) {
-      const std::vector<K>& pristine = cached_input<K>(shape, n);
-      std::vector<K> work(pristine);  // touched once: no page faults when timed
-      std::function<void(K*, std::size_t)> sort_fn;
-      try {
-        sort_fn = prepare(n);
-      } catch (const std::exception& e) {  // a peer that cannot be loaded
-        st.SkipWithError(e.what());
-        return;
-      }
-      // A sort that keeps buffers between calls sorts this very input once,
-      // untimed: its scratch is then grown, faulted in and warm, and the last
-      // memory the set-up touched is the row's own, as for every other row
-      // (whose set-up ends with the copy above). A 1M sort is one iteration
-      // per batch, so that state is what the timed sort starts from: when
-      // ct_chunked's scratch was warmed on a separate array instead, it read
-      // 8-14% slower than ct_merge_4096KiB, the same radix code at 1M (one
-      // chunk) behind a set-up that sorted the input itself.
-      if (warm) sort_fn(work.data(), n);
-      p.run(st, [&] {
-        std::memcpy(work.data(), pristine.data(), n * sizeof(K));
-        benchmark::DoNotOptimize(work.data());
-        sort_fn(work.data(), n);
-        benchmark::DoNotOptimize(work.data());
-        benchmark::ClobberMemory();
-      });
-      // A sort that leaves the array unsorted must not produce a number.
-      if (sorts && !std::is_sorted(work.begin(), work.end()))
-        st.SkipWithError("output not sorted");
-    });
-  }
+  for (const Variant<K>& v : variants<K>()) add_row(shape, n, workload, v);
 }
 
 // Where the cache boundaries fall: ct_merge on random uint32_t with the
 // chunk forced from L1-sized to beyond L2. Larger chunks mean fewer merge
 // levels but radix passes that miss the cache the chunk was meant to fit.
 void register_chunk_sweep(std::size_t n) {
+  using Fn = std::function<void(std::uint32_t*, std::size_t)>;
   for (std::size_t kib : {16u, 64u, 256u, 1024u, 4096u}) {
-    Spec s;
-    s.family = "sort";
-    s.variant = "ct_merge_" + std::to_string(kib) + "KiB";
-    s.role = Role::reference;  // one optimised row per group: ct_chunked
-    s.workload = "random";
-    s.size = n;
-    s.size_label = std::to_string(n >> 20) + "M";
-    s.working_set_bytes = 2 * n * sizeof(std::uint32_t);
-    s.op = "element";
-    s.ops_per_iter = static_cast<double>(n);
-    s.note = "chunk sweep: ct_merge with " + std::to_string(kib) +
-             " KiB chunks (default: L2/8, see `cachetick run`'s tuning line)";
     const std::size_t chunk = kib * 1024 / sizeof(std::uint32_t);
-    add(s, [n, chunk](benchmark::State& st, Probe& p) {
-      const auto& pristine = cached_input<std::uint32_t>("random", n);
-      std::vector<std::uint32_t> work(pristine);
-      cs::ChunkedMergeSorter<std::uint32_t> sorter(chunk);
-      sorter.sort(std::span<std::uint32_t>(work));  // grows and touches the scratch, untimed
-      p.run(st, [&] {
-        std::memcpy(work.data(), pristine.data(), n * sizeof(std::uint32_t));
-        benchmark::DoNotOptimize(work.data());
-        sorter.sort(std::span<std::uint32_t>(work));
-        benchmark::DoNotOptimize(work.data());
-        benchmark::ClobberMemory();
-      });
-      if (!std::is_sorted(work.begin(), work.end())) st.SkipWithError("output not sorted");
-    });
+    add_row<std::uint32_t>(
+        "random", n, "random",
+        {"ct_merge_" + std::to_string(kib) + "KiB",
+         Role::reference,  // one optimised row per group: ct_chunked
+         "chunk sweep: ct_merge with " + std::to_string(kib) +
+             " KiB chunks (default: L2/8, see `cachetick run`'s tuning line)",
+         [chunk](std::size_t) -> Fn {
+           auto sorter = std::make_shared<cs::ChunkedMergeSorter<std::uint32_t>>(chunk);
+           return [sorter](std::uint32_t* p, std::size_t m) {
+             sorter->sort(std::span<std::uint32_t>(p, m));
+           };
+         },
+         true});
   }
 }
 
