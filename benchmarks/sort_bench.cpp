@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -294,6 +295,25 @@ void register_chunk_sweep(std::size_t n) {
   }
 }
 
+// What the partition's streaming scatter buys (kernels/sort/stream_scatter.h):
+// ct_chunked with every partition scattered plainly, through the cache.
+void register_plain_partition(std::size_t n) {
+  using Fn = std::function<void(std::uint32_t*, std::size_t)>;
+  add_row<std::uint32_t>(
+      "random", n, "random",
+      {"ct_chunked_plain", Role::reference,
+       "ct_chunked with its partition scattered through the cache (no line buffers, no "
+       "non-temporal stores)",
+       [](std::size_t) -> Fn {
+         auto sorter = std::make_shared<cs::KeyChunkedSorter<std::uint32_t>>(
+             0, cs::Identity{}, std::numeric_limits<std::size_t>::max());
+         return [sorter](std::uint32_t* p, std::size_t m) {
+           sorter->sort(std::span<std::uint32_t>(p, m));
+         };
+       },
+       true});
+}
+
 }  // namespace
 
 CACHETICK_FAMILY(sort, "Chunked merge sort against the sorts people use (ns/element)") {
@@ -306,4 +326,5 @@ CACHETICK_FAMILY(sort, "Chunked merge sort against the sorts people use (ns/elem
   for (std::size_t n : {std::size_t{1} << 16, std::size_t{1} << 20})
     register_rows<std::uint64_t>("random", n, "random_u64");
   for (std::size_t n : {std::size_t{1} << 20, std::size_t{1} << 24}) register_chunk_sweep(n);
+  register_plain_partition(std::size_t{1} << 24);
 }

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "kernels/sort/key_chunks.h"
 #include "kernels/sort/naive_merge_sort.h"
 #include "kernels/sort/radix_sort.h"
+#include "kernels/sort/stream_scatter.h"
 
 namespace {
 
@@ -166,12 +170,17 @@ TEST(SortChunked, AroundChunkBoundaries) {
 // (whole-array radix up to 16 MiB).
 const std::size_t kFits[] = {1, 2, 3, 7, 64, 1000, 0};
 
+// Every case runs twice: partitions scattered through the cache, and (stream
+// threshold 1 byte) every partition through stream_scatter's line buffers.
 template <class K>
 void expect_key_chunked_like_std(std::vector<K> in, std::size_t fit, const std::string& what) {
   std::vector<K> want = in;
   std::stable_sort(want.begin(), want.end());
-  key_chunked_sort(std::span<K>(in), Identity{}, fit);
+  std::vector<K> streamed = in;
+  key_chunked_sort(std::span<K>(in), Identity{}, fit, std::numeric_limits<std::size_t>::max());
   ASSERT_EQ(in, want) << what << " fit=" << fit;
+  key_chunked_sort(std::span<K>(streamed), Identity{}, fit, 1);
+  ASSERT_EQ(streamed, want) << what << " fit=" << fit << " streamed";
 }
 
 TEST(SortKeyChunked, EqualsStableSortAllLengthsShapesFits) {
@@ -215,14 +224,113 @@ TEST(SortKeyChunked, MisalignedAndInteriorRanges) {
       auto want = buf;
       std::stable_sort(want.begin() + off, want.begin() + off + 5000);
       std::vector<std::uint32_t> scratch(5000 + 1);
+      auto streamed = buf;
       key_chunked_sort(buf.data() + off, 5000, scratch.data() + 1, Identity{}, fit);
       ASSERT_EQ(buf, want) << "off=" << off << " fit=" << fit;
+      key_chunked_sort(streamed.data() + off, 5000, scratch.data() + 1, Identity{}, fit, 1);
+      ASSERT_EQ(streamed, want) << "streamed off=" << off << " fit=" << fit;
       auto mbuf = make_keys<std::uint32_t>(5000 + 16, Shape::random, off + 100);
       auto mwant = mbuf;
       std::stable_sort(mwant.begin() + off, mwant.begin() + off + 5000);
       chunked_merge_sort(mbuf.data() + off, 5000, scratch.data() + 1, Identity{}, fit);
       ASSERT_EQ(mbuf, mwant) << "merge off=" << off << " chunk=" << fit;
     }
+}
+
+// stream_scatter against a plain stable counting scatter: every element
+// type it buffers (4, 8, 16 B), destinations 0..15 elements past a line
+// start, lengths around one line, digit distributions from one bucket to
+// all 256; nothing outside dst[0, n) is written.
+struct Odd12 {  // 12 B: does not divide a line, so it is not buffered
+  std::uint32_t key, a, b;
+};
+template <class T, class KeyFn>
+void expect_stream_scatter_like_plain(const std::vector<T>& src, const KeyFn& key, int shift,
+                                      const std::string& what) {
+  const std::size_t n = src.size();
+  std::array<std::size_t, 257> start{};
+  for (const T& v : src) ++start[((key(v) >> shift) & 0xFF) + 1];
+  for (int b = 0; b < 256; ++b) start[b + 1] += start[b];
+  std::vector<T> want(n);
+  std::array<std::size_t, 256> next;
+  std::copy(start.begin(), start.end() - 1, next.begin());
+  for (const T& v : src) want[next[(key(v) >> shift) & 0xFF]++] = v;
+  for (std::size_t off = 0; off < 16; ++off) {
+    std::vector<T> buf(n + 32);
+    std::memset(static_cast<void*>(buf.data()), 0xA5, buf.size() * sizeof(T));
+    // Place dst `off` elements past a 64 B boundary inside buf.
+    std::size_t first = 0;
+    while ((reinterpret_cast<std::uintptr_t>(buf.data() + first) % 64) / sizeof(T) != off % (64 / sizeof(T)) &&
+           first < 16)
+      ++first;
+    T* dst = buf.data() + first;
+    ASSERT_TRUE(detail::stream_scatter(src.data(), dst, n, key, shift, start)) << what;
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_EQ(0, std::memcmp(&dst[i], &want[i], sizeof(T))) << what << " off=" << off << " i=" << i;
+    for (std::size_t i = 0; i < buf.size(); ++i) {
+      if (i >= first && i < first + n) continue;
+      const auto* b = reinterpret_cast<const unsigned char*>(&buf[i]);
+      for (std::size_t k = 0; k < sizeof(T); ++k)
+        ASSERT_EQ(b[k], 0xA5) << what << " off=" << off << ": wrote outside dst at " << i;
+    }
+  }
+}
+
+TEST(SortStreamScatter, EqualsPlainScatter) {
+  std::mt19937_64 rng(11);
+  for (std::size_t n : {0u, 1u, 5u, 15u, 16u, 17u, 33u, 100u, 1000u, 50000u})
+    for (int spread : {1, 3, 256}) {  // distinct top bytes: one bucket, a few, all
+      const std::string what = "n=" + std::to_string(n) + " spread=" + std::to_string(spread);
+      std::vector<std::uint32_t> k32(n);
+      std::vector<std::uint64_t> k64(n);
+      std::vector<Rec> r(n);
+      std::vector<Rec64> r64(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto x = rng();
+        k32[i] = static_cast<std::uint32_t>(x % spread) << 24 | static_cast<std::uint32_t>(x >> 40);
+        k64[i] = x;
+        r[i] = {static_cast<std::uint32_t>(x % spread) << 8, static_cast<std::uint32_t>(i)};
+        r64[i] = {(x % spread) << 56, i};
+      }
+      expect_stream_scatter_like_plain(k32, Identity{}, 24, "u32 " + what);
+      expect_stream_scatter_like_plain(k64, Identity{}, 8, "u64 " + what);
+      expect_stream_scatter_like_plain(r, RecKey{}, 8, "rec " + what);
+      expect_stream_scatter_like_plain(r64, Rec64Key{}, 56, "rec64 " + what);
+    }
+}
+
+TEST(SortStreamScatter, DeclinesWhatItCannotBuffer) {
+  // A 12 B element does not divide a line; a destination not aligned to its
+  // element size cannot be lined up. Both: false, nothing written.
+  std::vector<Odd12> src(100, Odd12{1, 2, 3}), dst(100, Odd12{9, 9, 9});
+  std::array<std::size_t, 257> start{};
+  for (int b = 1; b < 257; ++b) start[b] = 100;
+  auto key12 = [](const Odd12& o) { return o.key; };
+  EXPECT_FALSE(detail::stream_scatter(src.data(), dst.data(), 100, key12, 0, start));
+  EXPECT_EQ(dst[0].key, 9u);
+  std::vector<std::uint64_t> s64(100, 1);
+  std::vector<unsigned char> raw(100 * 8 + 8, 7);
+  auto* odd = reinterpret_cast<std::uint64_t*>(raw.data() + 1);  // never dereferenced
+  EXPECT_FALSE(detail::stream_scatter(s64.data(), odd, 100, Identity{}, 0, start));
+  EXPECT_EQ(raw[1], 7);
+}
+
+TEST(SortRadix, LowDigitsOnlyWhenTheCallerVouches) {
+  // Keys that share their top bytes: sorting the low `digits` bytes is the
+  // whole sort; 0 (and anything out of range) means every byte.
+  std::mt19937_64 rng(5);
+  for (int digits : {0, 1, 2, 3, 4, 9}) {
+    std::vector<std::uint32_t> v(3000), tmp(3000);
+    const int low = digits >= 1 && digits <= 4 ? digits : 4;
+    for (auto& x : v) {
+      const auto r = static_cast<std::uint32_t>(rng());
+      x = low == 4 ? r : (0xC3A5E1F7u & ~((1u << (8 * low)) - 1)) | (r & ((1u << (8 * low)) - 1));
+    }
+    auto want = v;
+    std::stable_sort(want.begin(), want.end());
+    std::uint32_t* r = detail::radix_sort_ping_pong(v.data(), tmp.data(), v.size(), Identity{}, digits);
+    ASSERT_EQ(std::vector<std::uint32_t>(r, r + v.size()), want) << "digits=" << digits;
+  }
 }
 
 TEST(SortKeyChunked, SorterReusesScratchAcrossSizes) {
@@ -334,6 +442,9 @@ TEST(SortStability, ChunkedMergeSortPairs) {
 
 TEST(SortStability, KeyChunkedPairs) {
   expect_stable_for_widths("key_chunked", [](auto v, auto key, std::size_t c) { key_chunked_sort(v, key, c); });
+  // Streamed partitions (16 B records: four to a line).
+  expect_stable_for_widths("key_chunked streamed",
+                           [](auto v, auto key, std::size_t c) { key_chunked_sort(v, key, c, 1); });
 }
 
 TEST(SortStability, RadixNaiveAndNaiveChunkedPairs) {
