@@ -18,6 +18,7 @@
 #include "kernels/parse/csv.h"
 #include "kernels/parse/generate.h"
 #include "kernels/parse/records.h"
+#include "tests/fail_new.h"
 
 namespace cp = cachetick::parse;
 
@@ -460,6 +461,38 @@ TEST(ParseTable, SurvivesMovesOfItself) {
   cp::Table c = b;  // a copy: offsets need no fix-up
   for (std::size_t i = 0; i < c.size(); ++i) ASSERT_EQ(c.record(i), before[i]);
   EXPECT_NE(c.org(0).data(), b.org(0).data());
+}
+
+// Every allocation assign() makes, failed in turn (operator new below):
+// after a std::bad_alloc the table holds no record, half written or not,
+// and gives the text back unchanged.
+TEST(ParseTable, AFailedAllocationLeavesNoRecordAndTheText) {
+  std::string in;
+  for (int i = 0; i < 300; ++i)  // escaped organisations: the side buffer grows too
+    in += std::to_string(i) + ",US,\"o\"\"" + std::to_string(i) + "\",10.0.0.0/8\n";
+  long failed = 0;
+  for (long k = 1;; ++k) {
+    cp::Table t;
+    std::vector<char> text(in.begin(), in.end());
+    bool threw = false;
+    cachetick_test::fail_new_at = k;
+    try {
+      t.assign(std::move(text));
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    cachetick_test::fail_new_at = 0;
+    if (!threw) {
+      ASSERT_EQ(t.size(), 300u);
+      EXPECT_EQ(t.org(299), "o\"299");
+      break;
+    }
+    ++failed;
+    ASSERT_EQ(t.size(), 0u) << "allocation " << k << " failed";
+    const std::vector<char> back = t.release();
+    ASSERT_EQ(std::string(back.begin(), back.end()), in) << "allocation " << k << " failed";
+  }
+  EXPECT_GE(failed, 3);  // the records, the side buffer, the text's growth
 }
 
 TEST(ParseTable, AnErrorKeepsTheTextAndTheRecordsBefore) {

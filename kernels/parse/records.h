@@ -296,8 +296,9 @@ class Table {
 
   // Takes `text` over (moved: no copy) and parses it. A table that held
   // text before gives it up first (its records go with it). Throws
-  // ParseError (the records before the bad line stay, with the text) or
-  // std::length_error (the text stays, no records).
+  // ParseError (the records before the bad line stay, with the text),
+  // std::length_error or std::bad_alloc (the text stays, no records: an
+  // allocation can fail with a record half written).
   void assign(std::vector<char>&& text, ParseOptions opt = {}) {
     release();
     text_ = std::move(text);
@@ -314,10 +315,13 @@ class Table {
         d.cidr = slice(r.cidr, base);
       }, opt);
     } catch (const ParseError&) {
-      append_side();  // the records before the bad line stay valid
+      keep_side();  // the records before the bad line stay valid
+      throw;
+    } catch (...) {  // std::bad_alloc, perhaps with a record half written
+      drop_records();
       throw;
     }
-    append_side();
+    keep_side();
   }
 
   // Gives the input back (without the unescaped values appended to it) and
@@ -384,6 +388,21 @@ class Table {
     if (side_.empty()) return;
     text_.reserve(text_.size() + side_.size());
     text_.insert(text_.end(), side_.begin(), side_.end());
+  }
+  // Records with unescaped values need them in text_: if they cannot get
+  // there, the records go (the text stays as it was: reserve() either
+  // succeeds or changes nothing).
+  void keep_side() {
+    try {
+      append_side();
+    } catch (...) {
+      drop_records();
+      throw;
+    }
+  }
+  void drop_records() {
+    recs_.clear();
+    side_.clear();
   }
   [[noreturn]] __attribute__((noinline)) void bad_slice(Slice s) const {
     throw std::out_of_range("parse::Table: slice [" + std::to_string(s.off_) + ", +" + std::to_string(s.len_) +

@@ -1,0 +1,54 @@
+// The test binary's replacement operator new/delete, for allocation-failure
+// tests (fail_new.h), and a check that the injection does what it says.
+// Replacing them is global to the binary; off (the default) they are
+// malloc/free, which harness/alloc_hooks.cpp counts as before, and which
+// ASan checks as before (every block still comes from malloc and goes back
+// through free).
+#include "tests/fail_new.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <new>
+
+namespace cachetick_test {
+thread_local long fail_new_at = 0;
+}
+
+void* operator new(std::size_t n) {
+  long& k = cachetick_test::fail_new_at;
+  if (k > 0 && --k == 0) throw std::bad_alloc();
+  if (void* p = std::malloc(n != 0 ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+// GCC pairs the free() below with the operator new it sees the pointer come
+// from; here they are the same malloc block by construction.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace {
+
+TEST(FailNew, ThrowsAtTheKthAllocationOnlyThenStops) {
+  // No gtest macro inside the window: they allocate too.
+  int thrown_at = 0, done = 0;
+  cachetick_test::fail_new_at = 3;
+  for (int i = 1; i <= 5; ++i) {
+    try {
+      // An explicit call: a new-expression's allocation may be elided.
+      void* p = ::operator new(sizeof(int));
+      done += i;
+      ::operator delete(p);
+    } catch (const std::bad_alloc&) {
+      thrown_at = i;
+    }
+  }
+  const long left = cachetick_test::fail_new_at;
+  EXPECT_EQ(thrown_at, 3);
+  EXPECT_EQ(done, 1 + 2 + 4 + 5);
+  EXPECT_EQ(left, 0);  // off again after firing
+}
+
+}  // namespace
