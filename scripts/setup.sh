@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Installs what cachetick needs from Debian's packages, only what is missing.
-# Safe to run again: with everything present it does nothing and says so.
+# setup.sh [--tests]: installs what cachetick needs from Debian's packages,
+# only what is missing; --tests adds what only the tests need (the report's
+# browser test: chromium, ~100 MB the suite does not use). Safe to run
+# again: with everything present it does nothing and says so.
 set -euo pipefail
+tests=0
+case ${1:-} in
+  --tests) tests=1 ;;
+  "") ;;
+  *) echo "setup: unknown option '$1' (usage: setup.sh [--tests])" >&2; exit 2 ;;
+esac
 
 packages=(
   # toolchain
@@ -13,9 +21,9 @@ packages=(
   libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
   # charts, report, statistics (Debian's interpreter: /usr/bin/python3)
   python3 python3-matplotlib python3-scipy
-  # the report's browser test (tests/scripts/test_report_browser.py: headless)
-  chromium
 )
+# the report's browser test (tests/scripts/test_report_browser.py: headless)
+if [[ $tests -eq 1 ]]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,7 +9,7 @@ Without --report it renders a report it makes from synthetic paired results
 (one run with a baseline and a second machine); with --report it checks
 existing report directories too. Screenshots go to OUTDIR (ctest: the build
 tree, never committed). Exit 0 pass, 1 fail, 77 skipped: no chromium
-(scripts/setup.sh installs it; ctest reports the skip).
+(scripts/setup.sh --tests installs it; ctest reports the skip).
 """
 
 import contextlib
@@ -155,7 +155,7 @@ def main(argv):
     extra = [argv[i + 1] for i, a in enumerate(argv) if a == "--report"]
     exe = chromium()
     if exe is None:
-        print("SKIP: no chromium here; scripts/setup.sh installs Debian's chromium (apt-get install chromium), "
+        print("SKIP: no chromium here; scripts/setup.sh --tests installs Debian's chromium (apt-get install chromium), "
               "which could not be done on this machine")
         return SKIP
     os.makedirs(shots, exist_ok=True)
