@@ -7,29 +7,33 @@
 // store misses, and the core fetches the line it will overwrite: a
 // read-for-ownership) and later written back: 4 B read + 4 B written per
 // 4 B key, with 256 streams of misses in flight. Measured on the Zen 5 guest
-// (random u32, ns per element): the top-byte scatter 0.66 at 1M (in cache)
-// against 2.4-2.7 at 16M-64M.
+// (random u32, ns per element): the top-byte scatter 0.64-0.66 at 1M (in
+// cache) against 2.4-2.7 at 16M-64M.
 //
-// Here each bucket fills a 64 B line-sized buffer in L1 first (256 buckets
-// x 64 B = 16 KiB of buffers); a full buffer goes to dst as one line of
-// non-temporal stores, which write the line without reading it and without
-// evicting anything useful. The same pass: 1.66 ns at 16M and 1.80 at 64M.
-// In cache it loses (1.63 against 0.66: one more store per element and a
-// flush branch that mispredicts once per line), and a line streamed to
-// memory is not in cache for whoever reads it next, so the chunked sort uses
-// it only above kStreamBytes.
+// Here each bucket fills a buffer of two 64 B lines in L1 first (256
+// buckets x 128 B = 32 KiB); a full buffer goes to dst as two lines of
+// non-temporal stores, which write a line without reading it and without
+// evicting anything useful. The same pass: 1.38-1.47 ns at 16M, 1.55 at 64M.
+// Buffer size, same runs: one line per bucket 1.67-1.76 (the flush branch
+// mispredicts once per buffer: twice as often), four lines 1.26-1.57 and
+// eight 1.24-1.27 - but 64 and 128 KiB do not fit L1 or a small thread
+// stack. In cache it loses (1.25 against 0.64 at 1M: one more store per
+// element and the flush), and a line streamed to memory is not in cache
+// for whoever reads it next, so the chunked sort uses it only above
+// kStreamBytes.
 //
-// Tried and not kept: a flush of the line completed 16 elements *earlier*
-// (32-slot buffers: a wide load right after the narrow stores that filled
-// the line might wait on them) - no faster (1.72 against 1.63 at 1M); the
-// same buffers flushed with ordinary stores - slower than no buffers at 16M
-// (3.4 against 2.5: the read-for-ownership is still there).
+// Tried and not kept: a flush of the buffer completed *before* the one
+// just filled (a wide load right after the narrow stores that filled it
+// might wait on them) - no faster (1.72 against 1.63 at 1M, one-line
+// buffers); the buffers flushed with ordinary stores - slower than no
+// buffers at 16M (3.4 against 2.5: the read-for-ownership is still there).
 //
-// Lines, not elements, are streamed: a bucket's first line may start inside
-// the previous bucket (bucket starts are not line-aligned), so a line that
-// is only partly the bucket's own is written element by element, as is
-// every bucket's last, unfilled line. The buffers are indexed by position
-// in dst's lines, not by element count, so every streamed line is aligned.
+// Lines, not elements, are streamed: a bucket's first buffer may start
+// inside the previous bucket (bucket starts are not line-aligned), so a
+// buffer that is only partly the bucket's own is written element by
+// element, as is every bucket's last, unfilled one. The buffers are indexed
+// by position in dst's lines, not by element count, so every streamed line
+// is aligned.
 #pragma once
 
 #include <algorithm>
@@ -86,13 +90,14 @@ bool stream_scatter(const T* src, T* dst, std::size_t n, const KeyFn& key, int s
   if constexpr (!kLineBuffered<T>) {
     return false;
   } else {
-    constexpr std::size_t kPer = 64 / sizeof(T);  // elements per line
+    constexpr std::size_t kBytes = 128;             // two lines per bucket
+    constexpr std::size_t kPer = kBytes / sizeof(T);  // elements per buffer
     const auto addr = reinterpret_cast<std::uintptr_t>(dst);
     if (addr % sizeof(T) != 0) return false;
-    // Element i of dst sits at slot (i + skew) % kPer of its line.
+    // Element i of dst sits at slot (i + skew) % kPer of its buffer.
     const std::size_t skew = (addr % 64) / sizeof(T);
     // Bytes, not T[]: a trivially copyable T need not be default-constructible.
-    alignas(64) unsigned char buf[256][64];
+    alignas(64) unsigned char buf[256][kBytes];
     auto slot = [&](unsigned b, std::size_t p) { return buf[b] + p % kPer * sizeof(T); };
     auto put = [&](std::size_t k, unsigned b) {  // dst element k - skew from its slot
       std::memcpy(dst + (k - skew), slot(b, k), sizeof(T));
@@ -106,9 +111,10 @@ bool stream_scatter(const T* src, T* dst, std::size_t n, const KeyFn& key, int s
       std::memcpy(slot(b, p), &v, sizeof(T));
       pos[b] = ++p;
       if (p % kPer == 0) [[unlikely]] {
-        const std::size_t line = p - kPer;
+        const std::size_t line = p - kPer;  // the buffer's first element
         if (line >= start[b] + skew) {
           stream_line(dst + (line - skew), buf[b]);
+          stream_line(dst + (line - skew) + kPer / 2, buf[b] + 64);
         } else {  // the line begins in an earlier bucket: only our part
           for (std::size_t k = start[b] + skew; k < p; ++k) put(k, b);
         }
