@@ -49,7 +49,7 @@ std::array<std::size_t, 256> count_digit(const T* src, std::size_t n, const KeyF
 // key byte that is not the same for every element; start[b] .. start[b+1] is
 // where chunk b landed. Returns that byte's index (0: the lowest), or -1
 // (having moved nothing) when every key is equal. Arrays of at least
-// `stream_bytes` are scattered a line at a time with non-temporal stores
+// `stream_bytes` are scattered whole lines at a time, non-temporal stores
 // (stream_scatter.h).
 template <class T, class KeyFn>
 int partition_top_digit(const T* src, T* dst, std::size_t n, const KeyFn& key,
