@@ -162,7 +162,7 @@ class KeyChunkedSorter {
   // fit_elems, stream_bytes: as key_chunked_sort's (0: the defaults).
   explicit KeyChunkedSorter(std::size_t fit_elems = 0, KeyFn key = {}, std::size_t stream_bytes = 0)
       : fit_(fit_elems ? fit_elems : default_fit_elems<T, KeyFn>()),
-        stream_(stream_bytes ? stream_bytes : detail::kStreamBytes),
+        stream_(stream_bytes),  // 0 stays 0: key_chunked_sort's default
         key_(key) {}
 
   void sort(std::span<T> v) {
