@@ -246,6 +246,46 @@ TEST(FixedPool, AllocatesInAddressOrderAfterRandomFrees) {
   for (void* p : got) pool.deallocate(p);
 }
 
+// The LIFO cache: the first block freed into an empty cache waits apart
+// (hot_) and comes back first; the array behind it gives back the others
+// newest first. Together they hold kCache blocks.
+TEST(FixedPool, CacheGivesBackTheSlotThenNewestFirst) {
+  CheckedFixedPool pool(64, 64);
+  std::vector<void*> v(CheckedFixedPool::kCache + 100);
+  for (auto& p : v) p = pool.allocate();
+  for (void* p : v) pool.deallocate(p);
+  std::vector<void*> got(v.size());
+  for (auto& p : got) p = pool.allocate();
+  EXPECT_EQ(got[0], v[0]);
+  for (std::size_t i = 1; i < CheckedFixedPool::kCache; ++i)
+    ASSERT_EQ(got[i], v[CheckedFixedPool::kCache - i]) << "allocation " << i;
+  // The rest went to the bitmaps, which hand out blocks by address (never
+  // allocated ones of the current page included): none twice.
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+  for (void* p : got) pool.deallocate(p);
+}
+
+// The hot pair: a free followed by an allocation gets the same block,
+// whether the array behind the slot is empty or not.
+TEST(FixedPool, HotPairGetsTheSameBlock) {
+  CheckedFixedPool pool(32);
+  std::vector<void*> held(10);
+  for (auto& p : held) p = pool.allocate();
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      void* p = pool.allocate();
+      stamp(p, 32, static_cast<std::uint32_t>(i));
+      pool.deallocate(p);
+      ASSERT_EQ(pool.allocate(), p);
+      pool.deallocate(p);
+    }
+    if (round == 0)
+      for (void* p : held) pool.deallocate(p);  // round 2: the array is not empty
+  }
+  EXPECT_EQ(pool.live(), 0u);
+}
+
 TEST(FixedPool, GrowthPastManyChunks) {
   CheckedFixedPool pool(48, 16, small_chunks());
   std::vector<void*> v;
@@ -412,9 +452,10 @@ TEST(PoolDeathTest, UseAfterFreeSeenByAsan) {
   CheckedFixedPool pool(64);
   void* a = pool.allocate();
   void* b = pool.allocate();
-  pool.deallocate(a);  // free blocks are poisoned
-  pool.deallocate(b);
+  pool.deallocate(a);  // free blocks are poisoned: a waits in hot_,
+  pool.deallocate(b);  // b in the array
   EXPECT_DEATH(std::memset(b, 0, 8), "use-after-poison");
+  EXPECT_DEATH(std::memset(a, 0, 8), "use-after-poison");
 }
 
 // Every freed block is poisoned whatever the pool keeps in it (ListPool's
