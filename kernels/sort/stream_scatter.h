@@ -102,8 +102,8 @@ bool stream_scatter(const T* src, T* dst, std::size_t n, const KeyFn& key, int s
     auto put = [&](std::size_t k, unsigned b) {  // dst element k - skew from its slot
       std::memcpy(dst + (k - skew), slot(b, k), sizeof(T));
     };
-    std::array<std::size_t, 256> pos;  // next slot of each bucket, counted from the line
-    for (int b = 0; b < 256; ++b) pos[b] = start[b] + skew;  // that holds dst[0]
+    std::array<std::size_t, 256> pos;  // next slot of each bucket, counted from the
+    for (int b = 0; b < 256; ++b) pos[b] = start[b] + skew;  // line that holds dst[0]
     for (std::size_t i = 0; i < n; ++i) {
       const T v = src[i];
       const unsigned b = static_cast<unsigned>(key(v) >> shift) & 0xFF;
@@ -111,16 +111,16 @@ bool stream_scatter(const T* src, T* dst, std::size_t n, const KeyFn& key, int s
       std::memcpy(slot(b, p), &v, sizeof(T));
       pos[b] = ++p;
       if (p % kPer == 0) [[unlikely]] {
-        const std::size_t line = p - kPer;  // the buffer's first element
-        if (line >= start[b] + skew) {
-          stream_line(dst + (line - skew), buf[b]);
-          stream_line(dst + (line - skew) + kPer / 2, buf[b] + 64);
-        } else {  // the line begins in an earlier bucket: only our part
+        const std::size_t first = p - kPer;  // the buffer's first slot
+        if (first >= start[b] + skew) {
+          for (std::size_t l = 0; l < kBytes / 64; ++l)
+            stream_line(dst + (first - skew) + l * (64 / sizeof(T)), buf[b] + l * 64);
+        } else {  // the buffer begins in an earlier bucket: only our part
           for (std::size_t k = start[b] + skew; k < p; ++k) put(k, b);
         }
       }
     }
-    for (unsigned b = 0; b < 256; ++b) {  // each bucket's unfilled last line
+    for (unsigned b = 0; b < 256; ++b) {  // each bucket's unfilled last buffer
       const std::size_t p = pos[b];
       for (std::size_t k = std::max(p - p % kPer, start[b] + skew); k < p; ++k) put(k, b);
     }
