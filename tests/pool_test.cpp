@@ -65,6 +65,20 @@ PoolOptions small_chunks() {
   return o;
 }
 
+// How many blocks a fresh FixedPool hands out from its first `chunks`
+// chunks: measured (allocate until the next chunk appears), since a chunk's
+// first blocks hold its pages' records.
+std::size_t blocks_in_chunks(std::size_t size, std::size_t align, PoolOptions o, std::size_t chunks) {
+  CheckedFixedPool pool(size, align, o);
+  std::vector<void*> v;
+  while (true) {
+    v.push_back(pool.allocate());
+    if (pool.chunk_count() > chunks) break;
+  }
+  for (void* p : v) pool.deallocate(p);
+  return v.size() - 1;
+}
+
 // The same behavioural tests for both pool designs: `make(size, align)`
 // returns a checked pool.
 template <class Make>
@@ -190,9 +204,9 @@ TEST(FixedPool, RandomisedAgainstReference) { randomised_against_reference(fixed
 TEST(FixedPool, OddBlockSizesManyPages) {
   for (std::size_t size : {1u, 12u, 24u, 40u, 72u, 100u, 200u, 1000u, 5000u, 40000u}) {
     CheckedFixedPool pool(size, 8, small_chunks());
-    // Whole pages (5 chunks here), so the cache is empty at the end and the
-    // blocks allocated are exactly the blocks the pool has carved.
-    std::size_t n = pool.blocks_per_page() * 5;
+    // Whole chunks (5 pages here), so the blocks allocated are exactly the
+    // blocks the pool has carved.
+    std::size_t n = blocks_in_chunks(size, 8, small_chunks(), 5);
     std::vector<void*> v(n);
     for (std::size_t i = 0; i < n; ++i) {
       v[i] = pool.allocate();
@@ -220,12 +234,12 @@ TEST(FixedPool, OddBlockSizesManyPages) {
 // After random frees, allocation comes back in address order within a
 // page: the property that keeps a million-block pool's allocations local.
 TEST(FixedPool, AllocatesInAddressOrderAfterRandomFrees) {
-  CheckedFixedPool pool(16, 16);
-  // Whole pages, two more than the cache holds: the excess goes through the
-  // bitmaps, and the same blocks come back.
+  CheckedFixedPool pool(16, 16, small_chunks());
+  // Whole pages (a chunk each), two more than the cache holds: the excess
+  // goes through the bitmaps, and the same blocks come back.
   const std::size_t per = pool.blocks_per_page();
   const std::size_t pages = (CheckedFixedPool::kCache + per - 1) / per + 2;
-  const std::size_t n = pages * per;
+  const std::size_t n = blocks_in_chunks(16, 16, small_chunks(), pages);
   std::vector<void*> v(n);
   for (auto& p : v) p = pool.allocate();
   std::vector<void*> order = v;
@@ -248,17 +262,24 @@ TEST(FixedPool, AllocatesInAddressOrderAfterRandomFrees) {
 
 // The LIFO cache: the first block freed into an empty cache waits apart
 // (hot_) and comes back first; the array behind it gives back the others
-// newest first. Together they hold kCache blocks.
+// newest first. Together they hold kCache blocks; a free into a full array
+// first sends its newest kSpill blocks to the bitmaps.
 TEST(FixedPool, CacheGivesBackTheSlotThenNewestFirst) {
   CheckedFixedPool pool(64, 64);
   std::vector<void*> v(CheckedFixedPool::kCache + 100);
   for (auto& p : v) p = pool.allocate();
   for (void* p : v) pool.deallocate(p);
+  std::vector<void*> model;  // the array, newest last
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    if (model.size() == CheckedFixedPool::kCache - 1) model.resize(model.size() - CheckedFixedPool::kSpill);
+    model.push_back(v[i]);
+  }
+  ASSERT_LT(model.size(), v.size() - 1);  // the spill happened
   std::vector<void*> got(v.size());
   for (auto& p : got) p = pool.allocate();
   EXPECT_EQ(got[0], v[0]);
-  for (std::size_t i = 1; i < CheckedFixedPool::kCache; ++i)
-    ASSERT_EQ(got[i], v[CheckedFixedPool::kCache - i]) << "allocation " << i;
+  for (std::size_t i = 1; i <= model.size(); ++i)
+    ASSERT_EQ(got[i], model[model.size() - i]) << "allocation " << i;
   // The rest went to the bitmaps, which hand out blocks by address (never
   // allocated ones of the current page included): none twice.
   std::sort(got.begin(), got.end());
@@ -325,6 +346,39 @@ TEST(FixedPool, ReserveAvoidsNewChunks) {
   for (std::size_t i = 1; i < v.size(); ++i) steps += addr(v[i]) == addr(v[i - 1]) + 64;
   EXPECT_GE(steps, v.size() - 1 - v.size() / pool.blocks_per_page() - 1);
   for (void* p : v) pool.deallocate(p);
+}
+
+// A reserve() larger than the chunk alignment (PoolOptions' max_chunk_bytes,
+// 4 MiB) makes a chunk of several pieces, each with its pages' records at
+// its start: every block is found again through its own piece's records.
+TEST(FixedPool, ReserveAcrossPieces) {
+  CheckedFixedPool pool(64, 64);
+  const std::size_t n = 100000;  // 6.4 MB of blocks: two pieces
+  pool.reserve(n);
+  ASSERT_EQ(pool.chunk_count(), 1u);
+  std::vector<void*> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i] = pool.allocate();
+    stamp(v[i], 64, static_cast<std::uint32_t>(i));
+  }
+  EXPECT_EQ(pool.chunk_count(), 1u);
+  expect_disjoint(v, 64);
+  for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(stamped(v[i], 64, static_cast<std::uint32_t>(i)));
+  std::vector<void*> order = v;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(11));
+  for (void* p : order) pool.deallocate(p);
+  std::vector<void*> again(n);
+  for (auto& p : again) p = pool.allocate();
+  EXPECT_EQ(pool.chunk_count(), 1u);
+  expect_disjoint(again, 64);
+  // The freed blocks come back; only the current page's never-used tail
+  // (the chunk holds a little more than n) may come first.
+  std::sort(v.begin(), v.end());
+  std::size_t fresh = 0;
+  for (void* p : again) fresh += !std::binary_search(v.begin(), v.end(), p);
+  EXPECT_LT(fresh, pool.blocks_per_page());
+  for (void* p : again) pool.deallocate(p);
+  EXPECT_EQ(pool.live(), 0u);
 }
 
 TEST(FixedPool, BadArguments) {
@@ -434,6 +488,18 @@ TEST(PoolDeathTest, DoubleFreeInPageBitmap) {
   // The page header (bitmap) is not a block.
   void* header = reinterpret_cast<void*>(addr(v[0]) & ~(pool.page_bytes() - 1));
   EXPECT_DEATH(pool.deallocate(header), "middle of a block \\(or the pool's own header\\)");
+}
+
+// The records at the start of a chunk's second piece are not blocks either.
+TEST(PoolDeathTest, RecordsOfALaterPieceAreNotBlocks) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  CheckedFixedPool pool(64, 64);
+  pool.reserve(100000);  // one chunk, two 4 MiB pieces
+  void* first = pool.allocate();
+  const std::uintptr_t piece = std::uintptr_t{4} << 20;
+  void* second = reinterpret_cast<void*>((addr(first) & ~(piece - 1)) + piece);
+  EXPECT_DEATH(pool.deallocate(second), "middle of a block \\(or the pool's own header\\)");
+  pool.deallocate(first);
 }
 
 TEST(PoolDeathTest, ListPoolDoubleFree) {

@@ -4,8 +4,9 @@
 // overwritten. Costs a binary search over chunks per call: debug only.
 //
 // Two layouts: blocks packed from the chunk's start (ListPool), or chunks cut
-// into pages of `page` bytes whose blocks start `first` bytes in, `per_page`
-// of them (FixedPool: the page header holds the page's bitmap).
+// into pages of `page` bytes, `per_page` blocks from each page's first byte,
+// whose records (FixedPool: the pages' bitmaps) take the first blocks of
+// each seg-aligned piece of a chunk.
 #pragma once
 
 #include <algorithm>
@@ -20,8 +21,9 @@ namespace cachetick::alloc::detail {
 struct PoolGeometry {
   std::size_t block = 0;
   std::size_t page = 0;      // 0: no pages, blocks from the chunk's start
-  std::size_t first = 0;     // offset of block 0 in a page
-  std::size_t per_page = 0;  // blocks per page
+  std::size_t per_page = 0;  // blocks per page, from the page's first byte
+  std::size_t seg = 0;       // chunks are aligned to seg; each seg-aligned piece
+  std::size_t stride = 0;    // starts with `stride` bytes of records per page of it
 };
 
 class PoolChecker {
@@ -97,9 +99,13 @@ class PoolChecker {
       return true;
     }
     std::size_t off = rel % g_.page;
-    if (off < g_.first || (off - g_.first) % g_.block != 0) return false;
-    std::size_t k = (off - g_.first) / g_.block;
-    if (k >= g_.per_page) return false;
+    if (off % g_.block != 0 || off / g_.block >= g_.per_page) return false;
+    std::size_t k = off / g_.block;
+    // A block that starts inside its piece's page records is not a block.
+    std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+    std::uintptr_t piece = a & ~static_cast<std::uintptr_t>(g_.seg - 1);
+    std::size_t records = std::min<std::uintptr_t>(r.end - piece, g_.seg) / g_.page * g_.stride;
+    if (a - piece < records) return false;
     *i = rel / g_.page * g_.per_page + k;
     return true;
   }
