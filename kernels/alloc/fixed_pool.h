@@ -297,20 +297,17 @@ class BasicFixedPool {
     return reinterpret_cast<Page*>(piece + ((a - piece) >> page_shift_) * stride_);
   }
 
-  // Blocks at the start of the page `off` bytes into a piece of `piece`
-  // bytes that the piece's records cover (never handed out).
-  std::size_t covered(std::size_t off, std::size_t piece) const {
-    std::size_t h = piece / page_ * stride_;
-    return off >= h ? 0 : std::min(per_page_, (h - off + block_ - 1) / block_);
+  // Blocks at the start of page c (of a chunk ending at `end`) that its
+  // piece's records cover (never handed out).
+  std::size_t covered(std::uintptr_t c, std::uintptr_t end) const {
+    std::uintptr_t h = detail::records_end(c, end, seg_, page_, stride_);
+    return c >= h ? 0 : std::min(per_page_, (h - c + block_ - 1) / block_);
   }
   // Blocks the pages [from, to) of a chunk ending at `end` hold. Chunks are
   // aligned to seg_, so only offsets matter (a fresh chunk: from 0).
   std::size_t usable(std::uintptr_t from, std::uintptr_t to, std::uintptr_t end) const {
     std::size_t n = 0;
-    for (std::uintptr_t c = from; c < to; c += page_) {
-      std::uintptr_t piece = c & ~(seg_ - 1);
-      n += per_page_ - covered(c - piece, std::min<std::uintptr_t>(end - piece, seg_));
-    }
+    for (std::uintptr_t c = from; c < to; c += page_) n += per_page_ - covered(c, end);
     return n;
   }
 
@@ -355,8 +352,7 @@ class BasicFixedPool {
   Page* carve_page() {
     std::uintptr_t c = carve_;
     carve_ += page_;
-    std::uintptr_t piece = c & ~(seg_ - 1);
-    std::size_t lo = covered(c - piece, std::min<std::uintptr_t>(carve_end_ - piece, seg_));
+    std::size_t lo = covered(c, carve_end_);
     Page* pg = record(c);
     CACHETICK_UNPOISON(pg, stride_);
     pg->next = nullptr;

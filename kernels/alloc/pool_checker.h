@@ -26,6 +26,15 @@ struct PoolGeometry {
   std::size_t stride = 0;    // starts with `stride` bytes of records per page of it
 };
 
+// Where the page records at the start of the piece holding address `a` end,
+// in a chunk ending at `chunk_end` (a piece: seg bytes, or less at the end).
+// Blocks that start before it are records, never handed out.
+inline std::uintptr_t records_end(std::uintptr_t a, std::uintptr_t chunk_end, std::size_t seg,
+                                  std::size_t page, std::size_t stride) {
+  std::uintptr_t piece = a & ~static_cast<std::uintptr_t>(seg - 1);
+  return piece + std::min<std::uintptr_t>(chunk_end - piece, seg) / page * stride;
+}
+
 class PoolChecker {
  public:
   PoolChecker(const char* who, PoolGeometry g) : who_(who), g_(g) {}
@@ -103,9 +112,7 @@ class PoolChecker {
     std::size_t k = off / g_.block;
     // A block that starts inside its piece's page records is not a block.
     std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
-    std::uintptr_t piece = a & ~static_cast<std::uintptr_t>(g_.seg - 1);
-    std::size_t records = std::min<std::uintptr_t>(r.end - piece, g_.seg) / g_.page * g_.stride;
-    if (a - piece < records) return false;
+    if (a < records_end(a, r.end, g_.seg, g_.page, g_.stride)) return false;
     *i = rel / g_.page * g_.per_page + k;
     return true;
   }
