@@ -57,7 +57,9 @@
 // memory that the next operation on the pool waits for. Measured in the
 // harness (issue 20, fifth pass, Zen 5, paired): boost::pool / ct_pool on
 // churn 0.79 -> 0.92-0.99, on hot 0.99 -> 1.13-1.31 on a whole core (a tie,
-// 0.99-1.01, in the next day's runs: the pair's lead moves with the host); the
+// 0.99-1.01, in the next day's runs: the pair's lead moves with the host;
+// 0.87-0.95 in the seventh pass's build, the same instructions; loops whose
+// code did not change moved too, see the README's seventh pass); the
 // price is one more load and branch per operation where the array works
 // (lifo 1.7-1.9 -> 1.2-1.6 against boost::pool, a tie with the naive
 // vector of pointers).
