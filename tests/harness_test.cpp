@@ -60,11 +60,19 @@ struct FakeFamilies {
 };
 const FakeFamilies fakes;
 
-fs::path temp_dir() {
-  fs::path d = fs::temp_directory_path() / ("ct_test_" + std::to_string(getpid()));
-  fs::create_directories(d);
-  return d;
-}
+// A directory of the test's own (each test runs in its own process under
+// ctest), removed with its contents when the test ends, an early return by
+// a failed ASSERT included.
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("ct_test_" + std::to_string(getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace
 
@@ -175,7 +183,8 @@ TEST(Stats, Median) {
 
 TEST(Text, ReadLineAndCommandOutput) {
   EXPECT_EQ(read_line("/nonexistent/file"), "");
-  const fs::path d = temp_dir();
+  const TempDir tmp;
+  const fs::path d = tmp.path;
   std::ofstream(d / "f") << "first line  \nsecond\n";
   EXPECT_EQ(read_line((d / "f").string()), "first line");
   int status = -1;
@@ -184,11 +193,11 @@ TEST(Text, ReadLineAndCommandOutput) {
   command_output("exit 3", &status);
   EXPECT_NE(status, 0);
   EXPECT_EQ(join({"a", "b", "c"}), "a, b, c");
-  fs::remove_all(d);
 }
 
 TEST(Context, ParsesSysfsCacheLayout) {
-  fs::path d = temp_dir() / "cache";
+  const TempDir tmp;
+  const fs::path d = tmp.path / "cache";
   auto put = [&](int idx, const char* file, const char* v) {
     fs::create_directories(d / ("index" + std::to_string(idx)));
     std::ofstream(d / ("index" + std::to_string(idx)) / file) << v << "\n";
@@ -204,7 +213,6 @@ TEST(Context, ParsesSysfsCacheLayout) {
   EXPECT_EQ(c[1].size_bytes, 2u << 20);
   EXPECT_EQ(c[2].size_bytes, 105u << 20);
   EXPECT_TRUE(sysfs_caches((d / "missing").string()).empty());
-  fs::remove_all(d);
 }
 
 namespace {
@@ -360,15 +368,15 @@ TEST(Pretend, ParsesKnownConditionsAndRefusesUnknownOnes) {
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemp) {
-  fs::path d = temp_dir();
-  fs::path f = d / "out.json";
+  const TempDir tmp;
+  const fs::path d = tmp.path;
+  const fs::path f = d / "out.json";
   write_file_atomic(f.string(), "first");
   write_file_atomic(f.string(), "second");
   std::ifstream in(f);
   std::string s((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(s, "second");
   for (auto& e : fs::directory_iterator(d)) EXPECT_EQ(e.path(), f) << "stray " << e.path();
-  fs::remove_all(d);
 }
 
 TEST(AtomicFile, UnwritableTargetsAreRefusedUpFront) {
@@ -521,7 +529,8 @@ RunContext test_context(const std::string& backend) {
 }  // namespace
 
 TEST(Reporter, MarksRowsThatRanOnASharedCore) {
-  const fs::path out = temp_dir() / "shared.json";
+  const TempDir tmp;
+  const fs::path out = tmp.path / "shared.json";
   ResultDocument doc(test_context("time"), out.string());
   ReportOptions ro;
   ro.thresholds.shared_below = kSharedCoreBelow;
@@ -546,7 +555,6 @@ TEST(Reporter, MarksRowsThatRanOnASharedCore) {
   EXPECT_EQ(d["cachetick"]["summary"]["shared_core_rows"][0], "tfa/x/hit/4KiB");
   EXPECT_EQ(d["cachetick"]["summary"]["benchmarks_done"], 2);
   EXPECT_EQ(d["cachetick"]["complete"], true);
-  fs::remove_all(out.parent_path());
 }
 
 // ---- the result document (harness/result.h) ---------------------------------
