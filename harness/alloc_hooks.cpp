@@ -2,7 +2,7 @@
 // cachetick's AllocTracker says so (operator new reaches them through
 // libstdc++'s malloc call).
 //
-// Linked into the executables (cachetick, cachetick_tests), never into the
+// Linked into the executables (cachetick, cachetick_harness_tests), never into the
 // harness library: replacing malloc is a whole-program decision.
 //
 // Every hook forwards to the NEXT definition in the lookup order
