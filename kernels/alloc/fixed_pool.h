@@ -58,8 +58,8 @@
 // harness (issue 20, fifth pass, Zen 5, paired): boost::pool / ct_pool on
 // churn 0.79 -> 0.92-0.99, on hot 0.99 -> 1.13-1.31 on a whole core (a tie,
 // 0.99-1.01, in the next day's runs: the pair's lead moves with the host;
-// 0.87-0.95 in the seventh pass's build, the same instructions; loops whose
-// code did not change moved too, see the README's seventh pass); the
+// 0.87-0.95 in the seventh pass's build, the same instructions, and 0.99
+// once its layout had one taken branch a pair: README, eighth pass); the
 // price is one more load and branch per operation where the array works
 // (lifo 1.7-1.9 -> 1.2-1.6 against boost::pool, a tie with the naive
 // vector of pointers).
@@ -150,9 +150,13 @@ class BasicFixedPool {
   CACHETICK_INLINE void* allocate() {
     // hot_ first, then the array: slots_[0] is a null sentinel, so testing
     // the popped pointer instead of comparing top_ with the bottom saves an
-    // instruction.
+    // instruction. Both hot_ tests (here and in deallocate) are marked
+    // likely for the code's layout, not for prediction: GCC then lays a
+    // free-allocate pair through hot_ out straight, the loop's back edge its
+    // only taken branch, where unmarked it jumped to the hot_ path and back
+    // (two taken branches a pair). See the README's eighth pass.
     void* p = reinterpret_cast<void*>(hot_);
-    if (p != nullptr) {
+    if (CACHETICK_LIKELY(p != nullptr)) {
       hot_ = 0;
     } else if (void** t = top_; (p = *t) != nullptr) {
       top_ = t - 1;
@@ -172,7 +176,7 @@ class BasicFixedPool {
   CACHETICK_INLINE void deallocate(void* p) {
     if constexpr (Checks) checker_.on_deallocate(p);
     CACHETICK_POISON(p, block_);
-    if (hot_ == 0) {
+    if (CACHETICK_LIKELY(hot_ == 0)) {
       hot_ = reinterpret_cast<HotWord>(p);
       return;
     }
