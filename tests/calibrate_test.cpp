@@ -14,6 +14,7 @@
 
 #include "harness/calibrate.h"
 #include "harness/curve.h"
+#include "tests/temp_dir.h"
 
 namespace cachetick {
 namespace {
@@ -571,18 +572,12 @@ TEST(CalibBandwidth, UnknownHierarchyStillHasAnL1Latency) {
 
 class CalibrationFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cachetick_cal_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
-    const auto p = (dir_ / name).string();
+    const auto p = (tmp_.path / name).string();
     std::ofstream(p) << text;
     return p;
   }
-  std::filesystem::path dir_;
+  cachetick_test::TempDir tmp_;
 };
 
 TEST_F(CalibrationFile, SmallRealCalibrationRoundTrips) {
@@ -638,7 +633,7 @@ TEST_F(CalibrationFile, SmallRealCalibrationRoundTrips) {
 
 TEST_F(CalibrationFile, BadFilesSayWhy) {
   std::string why;
-  EXPECT_TRUE(load_calibration((dir_ / "missing.json").string(), &why).is_null());
+  EXPECT_TRUE(load_calibration((tmp_.path / "missing.json").string(), &why).is_null());
   EXPECT_NE(why.find("no calibration"), std::string::npos) << why;
   EXPECT_TRUE(load_calibration(write("bad.json", "{not json"), &why).is_null());
   EXPECT_NE(why.find("not valid JSON"), std::string::npos) << why;

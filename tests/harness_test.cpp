@@ -28,9 +28,11 @@
 #include "harness/stats.h"
 #include "harness/text.h"
 #include "harness/tsc.h"
+#include "tests/temp_dir.h"
 
 using namespace cachetick;
 namespace fs = std::filesystem;
+using cachetick_test::TempDir;
 
 namespace {
 
@@ -59,20 +61,6 @@ struct FakeFamilies {
   }
 };
 const FakeFamilies fakes;
-
-// A directory of the test's own (each test runs in its own process under
-// ctest), removed with its contents when the test ends, an early return by
-// a failed ASSERT included.
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("ct_test_" + std::to_string(getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
 
 }  // namespace
 
