@@ -108,8 +108,8 @@ class PoolChecker {
       return true;
     }
     std::size_t off = rel % g_.page;
-    if (off % g_.block != 0 || off / g_.block >= g_.per_page) return false;
     std::size_t k = off / g_.block;
+    if (off % g_.block != 0 || k >= g_.per_page) return false;
     // A block that starts inside its piece's page records is not a block.
     std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
     if (a < records_end(a, r.end, g_.seg, g_.page, g_.stride)) return false;
