@@ -93,10 +93,16 @@ def moves(family, series, runs):
     return sorted(out, key=lambda m: -abs(math.log(1 + m.change)))
 
 
+def family_moves(results, family):
+    """The moves chart_history rings: [] when the family has no series."""
+    series, runs = key_ratios(results, family)
+    return moves(family, series, runs) if series else []
+
+
 def chart_history(results, family):
     series, runs = key_ratios(results, family)
     if not series:
-        return None, []
+        return None
     rows = [r for res in results for r in res.rows if r.family == family]
     styles = cs.variant_styles(rows)
     found = moves(family, series, runs)
@@ -127,7 +133,7 @@ def chart_history(results, family):
                f"run measured; red rings: the run at which a ratio moved by more than {MOVE * 100:.0f}% since the "
                "run before. " + "; ".join(f"{os.path.basename(r.path)}: {cf.method_text(cf.findings(r, family))}"
                                           for r in [results[runs[-1]]]))
-    return (fig, title, caption), found
+    return fig, title, caption
 
 
 def move_sentence(m, results):

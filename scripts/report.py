@@ -27,10 +27,12 @@ import html
 import io
 import json
 import math
+import multiprocessing
 import os
 import re
 import sys
 from dataclasses import replace
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
@@ -635,15 +637,46 @@ def thumbnail(fig, dpi, box):
 
 class Charts:
     """Every chart drawn: its SVG (and PNG) beside the report, a thumbnail
-    for the page, and what it shows, read back from the figure."""
+    for the page, and what it shows, read back from the figure. add() queues
+    a chart, draw() draws the queue over `jobs` processes."""
 
-    def __init__(self, outdir, png=True):
+    def __init__(self, outdir, png=True, jobs=1):
         self.outdir = outdir
         self.chartdir = os.path.join(outdir, "charts")
         self.png = png
+        self.jobs = jobs
+        self.pending = []
         self.items = []
 
-    def add(self, chart_id, kind, made, **meta):
+    def add(self, chart_id, kind, make, **meta):
+        """Queue a chart: make() returns (figure, title, caption), or None
+        when there is nothing to draw (no chart, no item)."""
+        self.pending.append((chart_id, kind, make, meta))
+
+    def draw(self):
+        """Draw the queued charts; items keep the queue's order. Drawing is
+        most of a report's time (a full suite's 58 charts: ~75 s of CPU) and
+        every chart is independent, so they are drawn in forked processes,
+        one per CPU: a fork sees the queue (makers, results) without
+        pickling it, and only the items (a few KiB each) come back. The
+        files are the same whatever the number of processes (the SVG ids'
+        salt is fixed: charts_style)."""
+        global _DRAWING
+        n = min(self.jobs, len(self.pending))
+        _DRAWING = self
+        try:
+            if n <= 1:
+                made = [_draw_queued(i) for i in range(len(self.pending))]
+            else:
+                with multiprocessing.get_context("fork").Pool(n) as pool:
+                    made = pool.map(_draw_queued, range(len(self.pending)), chunksize=1)
+        finally:
+            _DRAWING = None
+        self.items += [item for item in made if item is not None]
+        self.pending = []
+
+    def save(self, chart_id, kind, made, meta):
+        """Write one chart's files; its item (None when nothing was made)."""
         if made is None:
             return None
         fig, title, caption = made
@@ -670,11 +703,23 @@ class Charts:
             item["overlaps"] = [list(p) for p in overlaps]
         item["_thumb"] = thumb
         plt.close(fig)
-        self.items.append(item)
         return item
 
     def manifest(self):
         return [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.items]
+
+
+_DRAWING = None  # the Charts whose queue draw() is drawing (read by the forked processes)
+
+
+def _draw_queued(i):
+    chart_id, kind, make, meta = _DRAWING.pending[i]
+    return _DRAWING.save(chart_id, kind, make(), meta)
+
+
+def default_jobs():
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 # ---------------------------------------------------------------------------
@@ -1123,7 +1168,7 @@ def write_html(path, results, charts, cmp, base, args, warnings):
 def build(results, base, args):
     """Draw every chart that the inputs allow; returns (charts, comparison)."""
     res = results[0]
-    charts = Charts(args.out, png=not args.no_png)
+    charts = Charts(args.out, png=not args.no_png, jobs=args.jobs)
     cmp = None
     if base is not None:
         rules = vd.Rules(time=vd.TimeRule(alpha=args.alpha, margin=args.margin,
@@ -1134,23 +1179,24 @@ def build(results, base, args):
         if not cmp["rows"]:
             raise cr.ResultError(f"{base.path} and {res.path} have no benchmark in common: nothing to compare")
         for fam in ordered(c["family"] for c in cmp["rows"]):
-            charts.add(f"compare_{slug(fam)}", "compare", chart_baseline(cmp, fam, base, res), family=fam)
+            charts.add(f"compare_{slug(fam)}", "compare", partial(chart_baseline, cmp, fam, base, res), family=fam)
     for fam in res.families():
         finds = cf.findings(res, fam)
-        charts.add(f"findings_{slug(fam)}", "findings", cf.chart_forest(res, fam, finds), family=fam,
+        charts.add(f"findings_{slug(fam)}", "findings", partial(cf.chart_forest, res, fam, finds), family=fam,
                    sentence=cf.family_sentence(finds), paired=cf.is_paired(finds), findings=cf.manifest(finds))
     if len(results) > 1:
         labels = host_labels(results)
         for fam in ordered(f for r in results for f in r.families()):
-            charts.add(f"hosts_{slug(fam)}", "hosts", cf.chart_hosts_forest(results, labels, fam), family=fam,
+            charts.add(f"hosts_{slug(fam)}", "hosts", partial(cf.chart_hosts_forest, results, labels, fam), family=fam,
                        hosts=labels)
-    charts.add("calibration", "calibration", chart_calibration(res))
+    charts.add("calibration", "calibration", partial(chart_calibration, res))
     for fam in res.families():
-        charts.add(f"bars_{slug(fam)}", "bars", chart_family_bars(res, fam), family=fam)
-        charts.add(f"sweep_{slug(fam)}", "sweep", chart_family_sweep(res, fam), family=fam)
+        charts.add(f"bars_{slug(fam)}", "bars", partial(chart_family_bars, res, fam), family=fam)
+        charts.add(f"sweep_{slug(fam)}", "sweep", partial(chart_family_sweep, res, fam), family=fam)
         for w in ordered(r.workload for r in res.rows if r.family == fam):
-            charts.add(f"counters_{slug(fam)}_{slug(w)}", "counters", chart_family_counters(res, fam, w),
+            charts.add(f"counters_{slug(fam)}_{slug(w)}", "counters", partial(chart_family_counters, res, fam, w),
                        family=fam, workload=w)
+    charts.draw()
     return charts, cmp
 
 
@@ -1237,12 +1283,13 @@ def history_main(results, args):
     runs = ch.order_runs(results)
     args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "history.report")
     make_out_dir(args.out)
-    charts, moved = Charts(args.out, png=not args.no_png), {}
+    charts, found = Charts(args.out, png=not args.no_png, jobs=args.jobs), {}
     for fam in ordered(f for r in runs for f in r.families()):
-        made, found = ch.chart_history(runs, fam)
-        if charts.add(f"history_{slug(fam)}", "history", made, family=fam,
-                      moves=[dict(variant=m.variant, run=m.run, before=m.before, after=m.after) for m in found]):
-            moved[fam] = found
+        found[fam] = ch.family_moves(runs, fam)
+        charts.add(f"history_{slug(fam)}", "history", partial(ch.chart_history, runs, fam), family=fam,
+                   moves=[dict(variant=m.variant, run=m.run, before=m.before, after=m.after) for m in found[fam]])
+    charts.draw()
+    moved = {c["family"]: found[c["family"]] for c in charts.items}
     if not charts.items:
         raise cr.ResultError("no family has a reference variant measured in every run: no ratio to follow")
     html_path = os.path.join(args.out, "report.html")
@@ -1308,6 +1355,8 @@ def main(argv=None):
                     help="the claims to check against the run (default scripts/claims.json)")
     ap.add_argument("--no-claims", action="store_true", help="leave the claims section out")
     ap.add_argument("--no-png", action="store_true", help="SVG files only (faster)")
+    ap.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                    help="processes drawing the charts (default: one per CPU this process may use)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the report's path")
     args = ap.parse_args(argv)
     if args.min_change is not None:
@@ -1315,6 +1364,8 @@ def main(argv=None):
     try:
         if not 0 <= args.margin < 1:
             raise cr.ResultError("--margin must be between 0 and 1 (0.03 = 3%)")
+        if args.jobs < 1:
+            raise cr.ResultError(f"--jobs must be 1 or more (got {args.jobs})")
         if not 0 < args.alpha < 1:
             raise cr.ResultError("--alpha must be between 0 and 1 (0.05: a 95% interval)")
         if args.history and (args.baseline or args.merge):

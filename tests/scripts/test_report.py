@@ -951,6 +951,32 @@ class History(ReportCase):
         self.assertIn("takes neither --baseline nor --merge", err)
 
 
+class Jobs(ReportCase):
+    def drawn(self, path, jobs):
+        """Every file of the report drawn with `jobs` processes, by name."""
+        code, out, err, man = self.run_report(path, "--jobs", str(jobs), png=True)
+        self.assertEqual(code, 0, err)
+        files = {}
+        for d, _, names in os.walk(man["dir"]):
+            for n in names:
+                if n != "report.html":  # it carries the time it was made
+                    with open(os.path.join(d, n), "rb") as f:
+                        files[os.path.relpath(os.path.join(d, n), man["dir"])] = f.read()
+        shutil.rmtree(man["dir"])
+        return files
+
+    def test_same_files_whatever_the_processes(self):
+        path = self.write("p.json", make_paired_doc(hash_groups()))
+        one = self.drawn(path, 1)
+        self.assertGreaterEqual(sum(n.endswith(".svg") for n in one), 3)
+        self.assertEqual(self.drawn(path, 3), one)
+
+    def test_no_processes_is_an_error(self):
+        code, out, err, man = self.run_report(self.write("p.json", make_paired_doc(hash_groups())), "--jobs", "0")
+        self.assertEqual(code, 2)
+        self.assertIn("--jobs must be 1 or more", err)
+
+
 class Partial(ReportCase):
     def test_lacking_fields_still_charts(self):
         doc = make_doc(HASH_ROWS)
