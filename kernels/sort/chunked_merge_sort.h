@@ -219,13 +219,7 @@ void chunked_merge_sort(T* data, std::size_t n, T* scratch, const KeyFn& key = {
   if (n < 2) return;
   // Whole input already ascending or non-increasing: a scan (that stops at
   // the first disagreeing pair) instead of log2(chunks) copying merge levels.
-  if (const int p = detail::presorted(data, n, key)) {
-    if (p < 0) {
-      std::reverse(data, data + n);
-      detail::unreverse_equal_runs(data, n, key);
-    }
-    return;
-  }
+  if (detail::sort_if_presorted(data, n, key)) return;
   const std::size_t w = chunk_elems ? chunk_elems : default_chunk_elems<T>();
   const std::size_t chunks = n / w + (n % w != 0);
   detail::chunked_sort_rec(data, scratch, n, w, 0, chunks, 0, key);

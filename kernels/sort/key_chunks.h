@@ -141,13 +141,7 @@ void key_chunked_sort(T* data, std::size_t n, T* scratch, const KeyFn& key = {},
   if (n < 2) return;
   // Ascending or non-increasing input: a scan (stopping at the first pair
   // that disagrees) instead of a partition of what is already in order.
-  if (const int p = detail::presorted(data, n, key)) {
-    if (p < 0) {
-      std::reverse(data, data + n);
-      detail::unreverse_equal_runs(data, n, key);
-    }
-    return;
-  }
+  if (detail::sort_if_presorted(data, n, key)) return;
   const std::size_t fit = fit_elems ? fit_elems : default_fit_elems<T, KeyFn>();
   detail::key_chunk_sort(data, scratch, n, fit, stream_bytes ? stream_bytes : detail::kStreamBytes,
                          key);

@@ -65,6 +65,19 @@ int presorted(const T* src, std::size_t n, const KeyFn& key) {
   return i >= n ? -1 : 0;
 }
 
+// Sorts v[0, n) in place, stably, if it is already ascending or
+// non-increasing (a reverse, then the runs of equal keys put back in their
+// order) and says whether it did: the whole sort for such input is a scan.
+template <class T, class KeyFn>
+bool sort_if_presorted(T* v, std::size_t n, const KeyFn& key) {
+  const int p = presorted(v, n, key);
+  if (p < 0) {
+    std::reverse(v, v + n);
+    unreverse_equal_runs(v, n, key);
+  }
+  return p != 0;
+}
+
 // One counting pass for the low D digits: the keys are read once, not per
 // digit. Counts in size_t: a chunk is small, but the floor sorts whole arrays.
 template <int D, class T, class KeyFn>
