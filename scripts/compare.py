@@ -48,6 +48,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cachetick_results as cr  # noqa: E402
 import verdict as vd  # noqa: E402
+from atomic import write_text  # noqa: E402
 from textstats import pct, sig3  # noqa: E402
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
@@ -342,8 +343,7 @@ def write_markdown(path, verdict, judged, md):
     if judged.problems:
         head += [f"- bad input: {p}" for p in judged.problems] + [""]
     try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join(head + md) + "\n")
+        write_text(path, "\n".join(head + md) + "\n")
     except OSError as e:
         print(f"compare.py: cannot write {path}: {e.strerror}", file=sys.stderr)
         return False

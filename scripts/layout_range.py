@@ -23,11 +23,11 @@ Exit 0, or 2 with a message on files that do not match.
 """
 import argparse
 import json
-import os
 import sys
 
 import cachetick_results as cr
 import verdict as vd
+from atomic import write_text
 
 
 def fail(msg):
@@ -76,12 +76,8 @@ def main(argv):
         rng = {k: [min(r[e["name"]][k] for r in runs), max(r[e["name"]][k] for r in runs)]
                for k in cr.SIM_COUNTS}
         e.setdefault("cachetick", {})["layout_range"] = {"layouts": layouts, **rng}
-    tmp = args.out + ".tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, args.out)
+        write_text(args.out, json.dumps(doc, indent=1) + "\n")
     except OSError as e:
         fail(f"{args.out}: cannot write ({e.strerror})")
     moved = sum(1 for e in doc["benchmarks"] for k, rule in vd.COUNT_RULES.items()

@@ -40,6 +40,7 @@ import charts_findings as cf  # noqa: E402
 import charts_history as ch  # noqa: E402
 import claims as cl  # noqa: E402
 import verdict as vd  # noqa: E402
+from atomic import atomic_path, write_text  # noqa: E402
 from textstats import ordered, sig3  # noqa: E402
 from charts_style import (  # noqa: E402
     HOST_COLOURS, LOG_RATIO, ROLE_LINE, ROLE_MARK, THUMB_DPI, figure_legend, finish, grid,
@@ -690,10 +691,12 @@ class Charts:
         fig.canvas.draw()
         box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)  # savefig's pad_inches
         overlaps = text_overlaps(fig, drawn=True) if kind in CHECK_TEXT else None
-        fig.savefig(svg_path, format="svg", metadata={"Date": None}, bbox_inches=box)
+        with atomic_path(svg_path) as tmp:
+            fig.savefig(tmp, format="svg", metadata={"Date": None}, bbox_inches=box)
         files = {"svg": os.path.relpath(svg_path, self.outdir)}
         if self.png:
-            fig.savefig(png_path, format="png", dpi=PNG_DPI, bbox_inches=box, metadata={"Software": None})
+            with atomic_path(png_path) as tmp:
+                fig.savefig(tmp, format="png", dpi=PNG_DPI, bbox_inches=box, metadata={"Software": None})
             files["png"] = os.path.relpath(png_path, self.outdir)
         thumb, (w, h) = thumbnail(fig, THUMB_DPI if kind in CHECK_TEXT else DETAIL_DPI, box)
         item = dict(id=chart_id, kind=kind, title=title, caption=caption, files=files,
@@ -1157,10 +1160,7 @@ def write_html(path, results, charts, cmp, base, args, warnings):
              + (f" against baseline {esc(base.path)}" if base is not None else "")
              + f" on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.</p>")
     h.append("</main></body></html>\n")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(h))
-    os.replace(tmp, path)
+    write_text(path, "\n".join(h))
 
 
 # ---------------------------------------------------------------------------
@@ -1294,8 +1294,8 @@ def history_main(results, args):
         raise cr.ResultError("no family has a reference variant measured in every run: no ratio to follow")
     html_path = os.path.join(args.out, "report.html")
     write_history_html(html_path, runs, charts, moved, args)
-    with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump({"inputs": [r.path for r in runs], "charts": charts.manifest()}, f, indent=1)
+    write_text(os.path.join(args.out, "manifest.json"),
+               json.dumps({"inputs": [r.path for r in runs], "charts": charts.manifest()}, indent=1))
     print(f"Report: {html_path}")
     return 0
 
@@ -1326,13 +1326,10 @@ def write_history_html(path, runs, charts, moved, args):
                  f"<td>{esc(r.host)}</td><td class=n>{len(r.rows)}</td><td><code>{esc(r.path)}</code></td></tr>"
                  for i, r in enumerate(runs)) + "</table>")
     h.append("</main></body></html>\n")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(h))
-    os.replace(tmp, path)
+    write_text(path, "\n".join(h))
 
 
-def main(argv=None):
+def parse_args(argv):
     ap = argparse.ArgumentParser(prog="report", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("results", nargs="+", help="result JSON files (cachetick or Google Benchmark)")
@@ -1361,18 +1358,51 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.min_change is not None:
         args.margin = args.min_change / 100
+    return args
+
+
+def check_args(args):
+    """Raises ResultError for options that cannot work together or at all."""
+    if not 0 <= args.margin < 1:
+        raise cr.ResultError("--margin must be between 0 and 1 (0.03 = 3%)")
+    if args.jobs < 1:
+        raise cr.ResultError(f"--jobs must be 1 or more (got {args.jobs})")
+    if not 0 < args.alpha < 1:
+        raise cr.ResultError("--alpha must be between 0 and 1 (0.05: a 95% interval)")
+    if args.history and (args.baseline or args.merge):
+        raise cr.ResultError("--history draws runs over time: it takes neither --baseline nor --merge")
+    if args.history and len(args.results) < 2:
+        raise cr.ResultError(f"--history needs two result files or more to draw a history (got one: "
+                             f"{args.results[0]}); e.g. scripts/report.sh results/runs/*.json --history")
+
+
+def write_manifest(path, results, base, charts, cmp, warnings, claim_rows):
+    comparison = None if cmp is None else [
+        {"name": c["name"], "family": c["family"], "status": c["status"], "change_pct": c["change"],
+         "interval": list(c["verdict"].interval) if c["verdict"].interval else None,
+         "samples": [c["n_old"], c["n_new"]]} for c in cmp["rows"]]
+    doc = {"inputs": [r.path for r in results], "baseline": base.path if base else None,
+           "charts": charts.manifest(), "warnings": warnings, "comparison": comparison,
+           "machines_differ": None if cmp is None else [list(m) for m in cmp["machines"]],
+           "claims": claims_manifest(claim_rows)}
+    write_text(path, json.dumps(doc, indent=1))
+
+
+def print_summary(args, charts, cmp, warnings):
+    for w in warnings:
+        print(f"report: warning: {w}", file=sys.stderr)
+    kinds = ordered(c["kind"] for c in charts.items)
+    counts = ", ".join(f"{sum(c['kind'] == k for c in charts.items)} {k}" for k in kinds)
+    print(f"report: {len(charts.items)} charts ({counts}) in {os.path.join(args.out, 'charts')}")
+    if cmp is not None:
+        reg = [c["name"] for c in cmp["rows"] if c["status"] == vd.REGRESSION]
+        print(f"report: {len(reg)} significant regression(s)" + (": " + ", ".join(reg[:8]) if reg else ""))
+
+
+def main(argv=None):
+    args = parse_args(argv)
     try:
-        if not 0 <= args.margin < 1:
-            raise cr.ResultError("--margin must be between 0 and 1 (0.03 = 3%)")
-        if args.jobs < 1:
-            raise cr.ResultError(f"--jobs must be 1 or more (got {args.jobs})")
-        if not 0 < args.alpha < 1:
-            raise cr.ResultError("--alpha must be between 0 and 1 (0.05: a 95% interval)")
-        if args.history and (args.baseline or args.merge):
-            raise cr.ResultError("--history draws runs over time: it takes neither --baseline nor --merge")
-        if args.history and len(args.results) < 2:
-            raise cr.ResultError(f"--history needs two result files or more to draw a history (got one: "
-                                 f"{args.results[0]}); e.g. scripts/report.sh results/runs/*.json --history")
+        check_args(args)
         results, base = load_inputs(args)
         if args.history:
             return history_main(results, args)
@@ -1388,24 +1418,9 @@ def main(argv=None):
         return 2
     html_path = os.path.join(args.out, "report.html")
     write_html(html_path, results, charts, cmp, base, args, warnings)
-    with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump({"inputs": [r.path for r in results], "baseline": base.path if base else None,
-                   "charts": charts.manifest(), "warnings": warnings,
-                   "comparison": None if cmp is None else [
-                       {"name": c["name"], "family": c["family"], "status": c["status"], "change_pct": c["change"],
-                        "interval": list(c["verdict"].interval) if c["verdict"].interval else None,
-                        "samples": [c["n_old"], c["n_new"]]} for c in cmp["rows"]],
-                   "machines_differ": None if cmp is None else [list(m) for m in cmp["machines"]],
-                   "claims": claims_manifest(args.claim_rows)}, f, indent=1)
+    write_manifest(os.path.join(args.out, "manifest.json"), results, base, charts, cmp, warnings, args.claim_rows)
     if not args.quiet:
-        for w in warnings:
-            print(f"report: warning: {w}", file=sys.stderr)
-        kinds = ordered(c["kind"] for c in charts.items)
-        counts = ", ".join(f"{sum(c['kind'] == k for c in charts.items)} {k}" for k in kinds)
-        print(f"report: {len(charts.items)} charts ({counts}) in {os.path.join(args.out, 'charts')}")
-        if cmp is not None:
-            reg = [c["name"] for c in cmp["rows"] if c["status"] == vd.REGRESSION]
-            print(f"report: {len(reg)} significant regression(s)" + (": " + ", ".join(reg[:8]) if reg else ""))
+        print_summary(args, charts, cmp, warnings)
     print(f"Report: {html_path}")
     return 0
 

@@ -6,7 +6,6 @@ Run: scripts/python.sh tests/scripts/test_report.py   (ctest runs it as `report`
 """
 
 import contextlib
-import copy
 import io
 import json
 import math
@@ -975,6 +974,26 @@ class Jobs(ReportCase):
         code, out, err, man = self.run_report(self.write("p.json", make_paired_doc(hash_groups())), "--jobs", "0")
         self.assertEqual(code, 2)
         self.assertIn("--jobs must be 1 or more", err)
+
+
+class AtomicWrite(ReportCase):
+    def test_a_failed_write_keeps_the_old_file(self):
+        import atomic
+
+        path = os.path.join(self.tmp, "manifest.json")
+        atomic.write_text(path, "old")
+        with self.assertRaises(RuntimeError):
+            with atomic.atomic_path(path) as tmp:
+                with open(tmp, "w") as f:
+                    f.write("half")
+                raise RuntimeError("interrupted")
+        with open(path) as f:
+            self.assertEqual(f.read(), "old")
+        self.assertEqual(os.listdir(self.tmp), ["manifest.json"])
+        atomic.write_text(path, "new")
+        with open(path) as f:
+            self.assertEqual(f.read(), "new")
+        self.assertEqual(os.listdir(self.tmp), ["manifest.json"])
 
 
 class Partial(ReportCase):
