@@ -140,6 +140,38 @@ std::vector<Plateau> find_plateaus(const std::vector<CurvePoint>& c, const Plate
   return out;
 }
 
+namespace {
+
+// Level r is the plateau p; when p ends (a step follows), its end is the
+// level's boundary.
+void assign(LevelReading& r, const Plateau& p, bool ends) {
+  r.separated = true;
+  r.value = p.value;
+  r.lo = p.lo;
+  r.hi = p.hi;
+  r.from_bytes = p.from_bytes;
+  r.to_bytes = p.to_bytes;
+  if (ends) {
+    r.boundary_bytes = p.to_bytes;
+    r.spill_bytes = p.next_bytes;
+  }
+}
+
+// The level from `first` on whose size is nearest `bytes` (on a log scale).
+std::size_t nearest_level(const std::vector<std::pair<std::string, std::uint64_t>>& levels,
+                          std::size_t first, std::uint64_t bytes) {
+  std::size_t best = first;
+  double best_d = 1e300;
+  for (std::size_t l = first; l < levels.size(); ++l) {
+    const double d = std::fabs(std::log2(static_cast<double>(bytes)) -
+                               std::log2(static_cast<double>(levels[l].second)));
+    if (d < best_d) best_d = d, best = l;
+  }
+  return best;
+}
+
+}  // namespace
+
 std::vector<LevelReading> match_levels(
     const std::vector<Plateau>& plateaus,
     const std::vector<std::pair<std::string, std::uint64_t>>& sysfs_levels,
@@ -158,19 +190,6 @@ std::vector<LevelReading> match_levels(
   dram.name = "DRAM";
   out.push_back(dram);
   const std::size_t ncache = sysfs_levels.size();
-
-  auto assign = [](LevelReading& r, const Plateau& p, bool ends) {
-    r.separated = true;
-    r.value = p.value;
-    r.lo = p.lo;
-    r.hi = p.hi;
-    r.from_bytes = p.from_bytes;
-    r.to_bytes = p.to_bytes;
-    if (ends) {
-      r.boundary_bytes = p.to_bytes;
-      r.spill_bytes = p.next_bytes;
-    }
-  };
 
   std::size_t next_level = 0;  // levels below this are decided
   std::vector<std::string> extras;
@@ -191,16 +210,10 @@ std::vector<LevelReading> match_levels(
       extras.push_back(format_bytes(p.from_bytes) + "-" + format_bytes(p.to_bytes));
       continue;
     }
-    std::size_t best = next_level;
-    double best_d = 1e300;
-    for (std::size_t l = next_level; l < ncache; ++l) {
-      const double d = std::fabs(std::log2(static_cast<double>(p.to_bytes)) -
-                                 std::log2(static_cast<double>(sysfs_levels[l].second)));
-      if (d < best_d) best_d = d, best = l;
-    }
     // Nearest level by size, never one below a level already decided: the
     // first plateau lands on L1 unless it plainly ends at a larger level's
     // size (L1 and L2 merged), and then L1 is reported as not separated.
+    const std::size_t best = nearest_level(sysfs_levels, next_level, p.to_bytes);
     assign(out[best], p, true);
     next_level = best + 1;
   }

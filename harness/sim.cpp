@@ -261,22 +261,53 @@ void perturb_heap(std::uint32_t layout) {
 }
 }  // namespace
 
-int run_child(const std::string& dir) {
-  std::ifstream sel(dir + "/select");
+namespace {
+
+// The benchmarks the parent chose (dir/select, a name a line); false, said
+// on stderr, when the file is missing or names an unknown benchmark. The
+// caller opens and keeps the stream: what the child allocates before the
+// benchmarks, and frees, decides where their data lands, so the simulated
+// counts (the gate's baseline has them).
+bool read_selection(std::ifstream& sel, const std::string& dir, std::vector<const Entry*>& chosen) {
   if (!sel) {
     std::fprintf(stderr, "cachetick sim child: cannot read %s/select\n", dir.c_str());
-    return 2;
+    return false;
   }
-  std::vector<const Entry*> chosen;
   for (std::string n; std::getline(sel, n);) {
     if (n.empty()) continue;
     const Entry* e = find(n);
     if (!e) {
       std::fprintf(stderr, "cachetick sim child: unknown benchmark '%s'\n", n.c_str());
-      return 2;
+      return false;
     }
     chosen.push_back(e);
   }
+  return true;
+}
+
+// The runs as Google Benchmark's JSON, for the parent to parse; false, said
+// on stderr, when the file cannot be written.
+bool write_runs(const std::string& dir, const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
+  std::ofstream out(dir + "/child.json");
+  benchmark::JSONReporter json_out;
+  json_out.SetOutputStream(&out);
+  json_out.SetErrorStream(&std::cerr);
+  json_out.ReportContext(benchmark::BenchmarkReporter::Context());
+  json_out.ReportRuns(runs);
+  json_out.Finalize();
+  if (!out.flush()) {
+    std::fprintf(stderr, "cachetick sim child: cannot write %s/child.json\n", dir.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_child(const std::string& dir) {
+  std::ifstream sel(dir + "/select");
+  std::vector<const Entry*> chosen;
+  if (!read_selection(sel, dir, chosen)) return 2;
   std::size_t ll_bytes = 0;
   if (!(std::ifstream(dir + "/ll_bytes") >> ll_bytes) || ll_bytes == 0) {
     std::fprintf(stderr, "cachetick sim child: cannot read %s/ll_bytes\n", dir.c_str());
@@ -314,19 +345,7 @@ int run_child(const std::string& dir) {
   }
   Progress progress(chosen.size());
   benchmark::RunSpecifiedBenchmarks(&progress);
-  {
-    std::ofstream out(dir + "/child.json");
-    benchmark::JSONReporter json_out;
-    json_out.SetOutputStream(&out);
-    json_out.SetErrorStream(&std::cerr);
-    json_out.ReportContext(benchmark::BenchmarkReporter::Context());
-    json_out.ReportRuns(progress.runs());
-    json_out.Finalize();
-    if (!out.flush()) {
-      std::fprintf(stderr, "cachetick sim child: cannot write %s/child.json\n", dir.c_str());
-      return 2;
-    }
-  }
+  if (!write_runs(dir, progress.runs())) return 2;
   benchmark::Shutdown();
   return progress.errors() ? 1 : 0;
 }
