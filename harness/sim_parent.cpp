@@ -128,6 +128,29 @@ json guest_environment(const std::string& valgrind) {
   return {{"glibc", gnu_get_libc_version()}, {"cpu_features", cpu}};
 }
 
+// Copies what the child writes to fd (its progress lines) to stdout as it
+// comes, until the child closes it.
+void relay(int fd) {
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+      std::fflush(stdout);
+    } else if (n == 0 || errno != EINTR) {
+      return;
+    }
+  }
+}
+
+// The child's wait status, or -1 when it cannot be waited for.
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return status;
+}
+
 // Runs the child under valgrind; returns its wait status, or -1 (and says
 // why) when it could not be started.
 int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args, bool canonical) {
@@ -176,25 +199,9 @@ int spawn_child(const std::string& dir, const std::vector<std::string>& vg_args,
   }
   g_child = pid;
   close(out[1]);
-  // Relay the child's progress lines as they come.
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n > 0) {
-      std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
-      std::fflush(stdout);
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
+  relay(out[0]);
   close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      status = -1;
-      break;
-    }
-  }
+  const int status = wait_for(pid);
   g_child = 0;
   return status;
 }
