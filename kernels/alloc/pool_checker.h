@@ -4,9 +4,9 @@
 // overwritten. Costs a binary search over chunks per call: debug only.
 //
 // Two layouts: blocks packed from the chunk's start (ListPool), or chunks cut
-// into pages of `page` bytes, `per_page` blocks from each page's first byte,
-// whose records (FixedPool: the pages' bitmaps) take the first blocks of
-// each seg-aligned piece of a chunk.
+// into pages of `page` bytes, `per_page` blocks from each page's colour
+// offset (below), whose records (FixedPool: the pages' bitmaps) take the
+// first blocks of each seg-aligned piece of a chunk.
 #pragma once
 
 #include <algorithm>
@@ -21,10 +21,19 @@ namespace cachetick::alloc::detail {
 struct PoolGeometry {
   std::size_t block = 0;
   std::size_t page = 0;      // 0: no pages, blocks from the chunk's start
-  std::size_t per_page = 0;  // blocks per page, from the page's first byte
+  std::size_t per_page = 0;  // blocks per page, from the page's colour offset
   std::size_t seg = 0;       // chunks are aligned to seg; each seg-aligned piece
   std::size_t stride = 0;    // starts with `stride` bytes of records per page of it
+  std::size_t colours = 1;   // page colours (a power of two; 1: every page starts at 0)
+  std::size_t colour_step = 0;  // bytes between two colours' offsets
 };
+
+// Where the first block of the page holding address `a` starts, from the
+// page's first byte: pages take turns (by their address) at offsets 0,
+// step, 2 step, ... (see FixedPool's geometry).
+inline std::size_t colour_offset(std::uintptr_t a, const PoolGeometry& g) {
+  return (a / g.page & (g.colours - 1)) * g.colour_step;
+}
 
 // Where the page records at the start of the piece holding address `a` end,
 // in a chunk ending at `chunk_end` (a piece: seg bytes, or less at the end).
@@ -108,6 +117,9 @@ class PoolChecker {
       return true;
     }
     std::size_t off = rel % g_.page;
+    const std::size_t colour = colour_offset(reinterpret_cast<std::uintptr_t>(p), g_);
+    if (off < colour) return false;
+    off -= colour;
     std::size_t k = off / g_.block;
     if (off % g_.block != 0 || k >= g_.per_page) return false;
     // A block that starts inside its piece's page records is not a block.
