@@ -93,19 +93,24 @@ def moves(family, series, runs):
     return sorted(out, key=lambda m: -abs(math.log(1 + m.change)))
 
 
-def family_moves(results, family):
-    """The moves chart_history rings: [] when the family has no series."""
-    series, runs = key_ratios(results, family)
-    return moves(family, series, runs) if series else []
+@dataclass
+class History:
+    series: dict   # key_ratios' lines
+    runs: list     # the runs they span
+    moves: list    # their moves (Move), biggest first
 
 
-def chart_history(results, family):
+def family_history(results, family):
+    """The family's key ratios across the runs and their moves; None when
+    fewer than two runs measured it (no line to draw)."""
     series, runs = key_ratios(results, family)
-    if not series:
-        return None
+    return History(series, runs, moves(family, series, runs)) if series else None
+
+
+def chart_history(results, family, history):
+    series, runs, found = history.series, history.runs, history.moves
     rows = [r for res in results for r in res.rows if r.family == family]
     styles = cs.variant_styles(rows)
-    found = moves(family, series, runs)
     fig, ax = plt.subplots(figsize=(10.5, 4.2))
     xs = list(range(len(results)))  # every run keeps its place; a family's line skips runs without it
     for v, ys in series.items():

@@ -1283,13 +1283,15 @@ def history_main(results, args):
     runs = ch.order_runs(results)
     args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "history.report")
     make_out_dir(args.out)
-    charts, found = Charts(args.out, png=not args.no_png, jobs=args.jobs), {}
+    charts, moved = Charts(args.out, png=not args.no_png, jobs=args.jobs), {}
     for fam in ordered(f for r in runs for f in r.families()):
-        found[fam] = ch.family_moves(runs, fam)
-        charts.add(f"history_{slug(fam)}", "history", partial(ch.chart_history, runs, fam), family=fam,
-                   moves=[dict(variant=m.variant, run=m.run, before=m.before, after=m.after) for m in found[fam]])
+        history = ch.family_history(runs, fam)
+        if history is None:
+            continue
+        moved[fam] = history.moves
+        charts.add(f"history_{slug(fam)}", "history", partial(ch.chart_history, runs, fam, history), family=fam,
+                   moves=[dict(variant=m.variant, run=m.run, before=m.before, after=m.after) for m in history.moves])
     charts.draw()
-    moved = {c["family"]: found[c["family"]] for c in charts.items}
     if not charts.items:
         raise cr.ResultError("no family has a reference variant measured in every run: no ratio to follow")
     html_path = os.path.join(args.out, "report.html")
