@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -392,6 +395,61 @@ TEST(FixedPool, ReserveAvoidsNewChunks) {
   for (std::size_t i = 1; i < v.size(); ++i) steps += addr(v[i]) == addr(v[i - 1]) + 64;
   EXPECT_GE(steps, v.size() - 1 - v.size() / pool.blocks_per_page() - 1);
   for (void* p : v) pool.deallocate(p);
+}
+
+// Huge-page advice covers exactly the whole 2 MiB pieces inside a chunk.
+TEST(ChunkList, HugePiecesAreTheWhole2MiBPiecesInside) {
+  using cachetick::alloc::detail::ChunkList;
+  constexpr std::uintptr_t M = std::uintptr_t{1} << 20;
+  struct Case {
+    std::uintptr_t a;
+    std::size_t bytes;
+    std::uintptr_t first, last;  // first == last: nothing advised
+  };
+  for (const Case& c : {Case{40 * M, 4 * M, 40 * M, 44 * M},         // an aligned 4 MiB chunk
+                        Case{40 * M, 3 * M + 4096, 40 * M, 42 * M},  // the tail is not whole
+                        Case{40 * M, 2 * M, 40 * M, 42 * M},
+                        Case{40 * M, 2 * M - 4096, 40 * M, 40 * M},  // under 2 MiB
+                        Case{41 * M, 3 * M, 42 * M, 44 * M},         // the head is not whole
+                        Case{41 * M, 2 * M, 42 * M, 42 * M},         // 2 MiB over two pieces
+                        Case{40 * M + 65536, M, 42 * M, 42 * M}}) {
+    ChunkList::Range r = ChunkList::huge_pieces(c.a, c.bytes);
+    EXPECT_EQ(r.first == r.last, c.first == c.last) << c.a / M << " MiB + " << c.bytes;
+    if (c.first != c.last) {
+      EXPECT_EQ(r.first, c.first);
+      EXPECT_EQ(r.last, c.last);
+    }
+  }
+}
+
+// The flags of the mapping holding address a (/proc/self/smaps' VmFlags).
+std::string vm_flags(std::uintptr_t a) {
+  std::ifstream in("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    unsigned long lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') inside = lo <= a && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return {};
+}
+
+// A chunk of 2 MiB or more asks for transparent huge pages: its mapping
+// carries the kernel's "hg" flag (MADV_HUGEPAGE), whatever THP's mode. A
+// kernel built without THP refuses the advice (and has no THP directory in
+// sysfs): the pool works the same, without the flag.
+TEST(FixedPool, AsksForHugePagesOnLargeChunks) {
+  FixedPool pool(64);
+  pool.reserve(60000);  // one chunk of ~3.8 MiB, 4 MiB-aligned: one whole piece
+  void* p = pool.allocate();
+  const std::string flags = vm_flags(addr(p));
+  ASSERT_FALSE(flags.empty()) << "no mapping in /proc/self/smaps holds the block";
+  const bool thp = std::filesystem::exists("/sys/kernel/mm/transparent_hugepage");
+  EXPECT_EQ(flags.find(" hg") != std::string::npos, thp) << flags;
+  pool.deallocate(p);
 }
 
 // A reserve() larger than the chunk alignment (PoolOptions' max_chunk_bytes,

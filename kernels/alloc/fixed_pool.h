@@ -30,6 +30,10 @@
 // - Blocks that are a multiple of 2^k cache lines would all start in one
 //   cache set of every 2^k; pages take turns at 2^k offsets a line apart
 //   instead (page colouring: see colour()).
+// - Chunks of 2 MiB and more ask for 2 MiB pages (transparent huge pages,
+//   ChunkList::advise_huge): a million blocks handed out a page at a time
+//   in random page order touch 4 KiB pages faster than the TLB maps them.
+//   PoolOptions::max_chunk_bytes says how to keep 4 KiB pages.
 //
 // The fast paths work on ONE bitmap word, the current group of 64
 // consecutive blocks, held in the pool object: allocation is "lowest set bit,
@@ -98,6 +102,9 @@ namespace cachetick::alloc {
 
 struct PoolOptions {
   std::size_t first_chunk_bytes = 64 * 1024;  // rounded up to whole pages; grows by doubling
+  // Chunks of 2 MiB and more ask for huge pages (see the top): under
+  // 2 MiB, 4 KiB pages only (unless a reserve() or blocks over 256 KiB
+  // need a larger chunk).
   std::size_t max_chunk_bytes = 4 * 1024 * 1024;
 };
 
@@ -460,7 +467,10 @@ class BasicFixedPool {
   void add_chunk(std::size_t bytes) {
     bytes = (bytes + page_ - 1) / page_ * page_;
     // Aligned to seg_ so that masking an address finds its piece's records.
-    void* p = chunks_.add(bytes, seg_);
+    // Huge pages always (no option): a flag in the pool object, even at its
+    // end, added two instructions an op to hot and random_4k (callgrind;
+    // README, tenth pass). See PoolOptions::max_chunk_bytes to avoid them.
+    void* p = chunks_.add(bytes, seg_, /*huge=*/true);
     checker_.add_chunk(p, bytes);
     // Pages left uncarved in the previous chunk are abandoned (never
     // touched, so never faulted in).
