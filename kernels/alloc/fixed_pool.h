@@ -182,21 +182,27 @@ class BasicFixedPool {
   }
 
   // O(1). `p` must come from this pool's allocate() and not be freed yet;
-  // checked pools abort with a message otherwise.
-  CACHETICK_INLINE void deallocate(void* p) {
-    if constexpr (Checks) checker_.on_deallocate(p);
-    CACHETICK_POISON(p, block_);
-    if (CACHETICK_LIKELY(hot_ == 0)) {
-      hot_ = reinterpret_cast<HotWord>(p);
-      return;
-    }
-    void** t = top_;
-    if (CACHETICK_LIKELY(t != slots_ + kCache - 1)) {
-      t[1] = p;
-      top_ = t + 1;
-      return;
-    }
-    spill_push(p);
+  // checked pools abort with a message otherwise (a null included).
+  CACHETICK_INLINE void deallocate(void* p)
+    requires Checks
+  {
+    checker_.on_deallocate(p);
+    release(p);
+  }
+  // Unchecked, `p` is never null, and the compiler is told so (nonnull):
+  // after a free it then knows hot_ is not empty, and a free followed by an
+  // allocation needs no test of hot_, as boost::pool's needs none of its
+  // list head (GCC knows that head is the block just freed). hot pair: 13
+  // -> 11 instructions, boost::pool / ct_pool 0.98-0.99 -> 1.31; lifo
+  // 1.27-1.40 -> 1.40-1.55 (README, tenth pass). Said with
+  // __builtin_unreachable instead, the same fact moved GCC's register
+  // allocation in the churn loop (+2 instructions, churn 0.98 -> 0.90).
+  // Not on the checked overload: GCC would drop the checker's null test.
+  // UBSan reports a null passed here.
+  [[gnu::nonnull]] CACHETICK_INLINE void deallocate(void* p)
+    requires(!Checks)
+  {
+    release(p);
   }
 
   // Makes sure `blocks` more blocks can be carved without another chunk.
@@ -224,6 +230,21 @@ class BasicFixedPool {
   }
 
  private:
+  CACHETICK_INLINE void release(void* p) {
+    CACHETICK_POISON(p, block_);
+    if (CACHETICK_LIKELY(hot_ == 0)) {
+      hot_ = reinterpret_cast<HotWord>(p);
+      return;
+    }
+    void** t = top_;
+    if (CACHETICK_LIKELY(t != slots_ + kCache - 1)) {
+      t[1] = p;
+      top_ = t + 1;
+      return;
+    }
+    spill_push(p);
+  }
+
   // hot_'s type: an integer type nothing else in the pool stores through
   // (word_ and the bitmaps are std::uint64_t, unsigned long here; the
   // array's slots void*). Under strict aliasing the compiler then knows
