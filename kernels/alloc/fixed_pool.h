@@ -104,9 +104,9 @@ struct PoolOptions {
   // Rounded up to whole pages; grows by doubling. 1 MiB, not less: a chunk
   // is aligned to 4 MiB (see the top), and glibc's aligned allocation maps
   // about 8 MiB of address space for a chunk of any size up to that, so a
-  // small first chunk saves no address space, only multiplies chunks (a
-  // 64 KiB first chunk: five chunks, 40 MiB mapped, for 2 MiB of 256 B
-  // blocks). Memory is not the cost: pages are carved, and so touched, as
+  // small first chunk saves no address space, only multiplies chunks
+  // (5,001 blocks of 256 B: five chunks and 40 MiB mapped from 64 KiB;
+  // two chunks and 16 MiB from 1 MiB). Memory is not the cost: pages are carved, and so touched, as
   // blocks are needed. Not 2 MiB: that is where huge pages begin (below),
   // and a huge page faults in 2 MiB at once. Measured (issue 20, eleventh
   // pass, Zen 5): churn's five pools in a process where every churn
