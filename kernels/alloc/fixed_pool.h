@@ -101,18 +101,7 @@
 namespace cachetick::alloc {
 
 struct PoolOptions {
-  // Rounded up to whole pages; grows by doubling. 1 MiB, not less: a chunk
-  // is aligned to 4 MiB (see the top), and glibc's aligned allocation maps
-  // about 8 MiB of address space for a chunk of any size up to that, so a
-  // small first chunk saves no address space, only multiplies chunks
-  // (5,001 blocks of 256 B: five chunks and 40 MiB mapped from 64 KiB;
-  // two chunks and 16 MiB from 1 MiB). Memory is not the cost: pages are carved, and so touched, as
-  // blocks are needed. Not 2 MiB: that is where huge pages begin (below),
-  // and a huge page faults in 2 MiB at once. Measured (issue 20, eleventh
-  // pass, Zen 5): churn's five pools in a process where every churn
-  // variant runs, boost::pool / ct_pool 0.85-0.87 -> 0.92-0.93 (64 KiB ->
-  // 1 MiB); other rows unchanged.
-  std::size_t first_chunk_bytes = 1024 * 1024;
+  std::size_t first_chunk_bytes = 64 * 1024;  // rounded up to whole pages; grows by doubling
   // Chunks of 2 MiB and more ask for huge pages (see the top): under
   // 2 MiB, 4 KiB pages only (unless a reserve() or blocks over 256 KiB
   // need a larger chunk).
